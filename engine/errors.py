@@ -1,0 +1,90 @@
+"""The one exception tree of orderhub.
+
+    OrderhubError
+    ├── WorkflowError            a workflow document cannot be loaded or run
+    │   └── ValidationError      one or more problems, each with file:line:column
+    ├── ConnectorError           an external system did not do what was asked
+    │   ├── Timeout              no answer in time (the request may or may not have landed)
+    │   ├── RateLimited          the system asked us to slow down
+    │   ├── Unavailable          the system is down or answered 5xx
+    │   └── Rejected             the system refused the request (bad signature, bad data)
+    ├── ConflictError            someone else changed the thing first
+    ├── PermissionDenied         the acting user's role may not do this
+    └── SettingsError            the settings file or environment is wrong
+
+Messages say what to do next. Connectors import nothing of the project but this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class OrderhubError(Exception):
+    """Base of every error orderhub raises on purpose."""
+
+
+class WorkflowError(OrderhubError):
+    """A workflow document cannot be loaded, validated or run."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a document, located by its 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ValidationError(WorkflowError):
+    """A document has one or more problems; `problems` lists each with its location."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+        first = self.problems[0] if self.problems else None
+        self.file = first.file if first else ""
+        self.line = first.line if first else 0
+        self.column = first.column if first else 0
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ConnectorError(OrderhubError):
+    """An external system did not do what was asked; `system` names it."""
+
+    def __init__(self, system: str, message: str, *, code: str | None = None) -> None:
+        self.system = system
+        self.code = code
+        super().__init__(f"{system}: {message}" + (f" (code {code})" if code else ""))
+
+
+class Timeout(ConnectorError):
+    """No answer in time; the request may have landed, so query before retrying."""
+
+
+class RateLimited(ConnectorError):
+    """The system asked us to slow down; retry later."""
+
+
+class Unavailable(ConnectorError):
+    """The system is down or failing (5xx, connection refused, breaker open)."""
+
+
+class Rejected(ConnectorError):
+    """The system refused the request; retrying the same request will not help."""
+
+
+class ConflictError(OrderhubError):
+    """Someone else changed the thing first; reload and try again."""
+
+
+class PermissionDenied(OrderhubError):
+    """The acting user's role may not do this; ask someone with the right role."""
+
+
+class SettingsError(OrderhubError):
+    """The settings file or an environment override is wrong; the message names which."""

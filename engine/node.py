@@ -1,0 +1,67 @@
+"""The node contract: what a node type declares and what it may touch while it runs.
+
+A node type is a class registered with `@node("type_name")` (see `engine.registry`). It
+carries its own `Params` model (validation, defaults, the editor's form), the `outcomes` it
+can emit and a one-line docstring; the validator, the CLI's `nodes` command and the editor
+read them from the class, never from a second list. It touches the outside world only
+through the `StepContext` it is given, so the same node runs in the simulator, a replay
+and production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from engine.order import Order
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step decided: the route to take, data for later steps and the order's status.
+
+    `detail` is kept in the run's state under the node id (later steps and expressions read
+    it as ``state.<node_id>.<key>``). `status` and `reason` set the order's status when given.
+    """
+
+    name: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None
+    reason: str | None = None
+
+
+class NodeType(Protocol):
+    """The shape of a node type class (documentation for plug-in authors)."""
+
+    type_name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+    outcomes: ClassVar[tuple[str, ...]]
+    #: a source node runs once per trigger and yields orders instead of routing one
+    source: ClassVar[bool]
+    #: a node with side effects commits its step before and after its external calls
+    side_effects: ClassVar[bool]
+
+    def __init__(self, params: BaseModel, node_id: str) -> None: ...
+
+    async def run(self, order: Order, ctx: StepContext) -> Outcome: ...
+
+
+class StepContext(Protocol):
+    """Everything a step may use: its run, the store façade, the connectors and the clock."""
+
+    run_id: int
+    node_id: str
+    workflow_id: str
+    version: str
+    params: dict[str, Any]
+    state: dict[str, Any]
+    dry_run: bool
+    store: Any
+    connectors: Any
+
+    def now(self) -> datetime: ...
+
+    def effect_key(self, *parts: str) -> str: ...

@@ -1,0 +1,1 @@
+"""The project's node types; importing this package registers them all."""
