@@ -59,6 +59,15 @@ class Order(BaseModel):
         """The order as plain JSON-able data, the form expressions and reports see."""
         return self.model_dump(mode="json")
 
+    def expression_data(self) -> dict:
+        """The order as expressions see it: JSON data with money as numbers."""
+        data = self.as_data()
+        data["ref"] = self.ref
+        data["amount"] = float(self.amount)
+        for line, item in zip(self.items, data["items"], strict=True):
+            item["price"] = float(line.price)
+        return data
+
 
 #: Field paths an expression or a node param may name (checked at validation time).
 ORDER_FIELDS: frozenset[str] = frozenset(

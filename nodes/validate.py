@@ -1,0 +1,51 @@
+"""The `validate` node: the invalid reasons of the scenario rules."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from engine.context import RunStepContext
+from engine.errors import ConnectorError
+from engine.ingest import PrepareContext
+from engine.node import Outcome
+from engine.order import Order
+from engine.registry import node
+from nodes.rules import CHECKS, order_problems
+
+Check = Literal["missing_receiver_phone", "unknown_sku", "bad_quantity"]
+
+
+@node("validate")
+class Validate:
+    """Check the receiver's phone, every SKU against the ERP catalogue and every quantity."""
+
+    class Params(BaseModel):
+        checks: list[Check] = Field(default=list(CHECKS), description="checks to apply, in order")
+        sync_catalogue: bool = Field(True, description="refresh the catalogue from the ERP first")
+
+    outcomes = ("valid", "invalid")
+
+    def __init__(self, params: Params, node_id: str) -> None:
+        self.params = params
+        self.node_id = node_id
+        self._catalogue: frozenset[str] | None = None
+
+    async def prepare(self, ctx: PrepareContext) -> None:
+        """Refresh the catalogue from the ERP; when the ERP is down, go on from the cache."""
+        self._catalogue = None
+        if not self.params.sync_catalogue or ctx.dry_run:
+            return
+        try:
+            ctx.sync_catalogue(await ctx.connectors.erp.materials())
+        except ConnectorError as exc:
+            ctx.warn(f"{self.node_id}: ERP catalogue not refreshed ({exc}); using the cached one")
+
+    async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
+        if self._catalogue is None:
+            self._catalogue = ctx.store.catalogue()
+        problems = order_problems(order, self._catalogue, self.params.checks)
+        if problems:
+            return Outcome("invalid", {"problems": problems}, reason=problems[0])
+        return Outcome("valid")

@@ -1,0 +1,74 @@
+"""The `waybill` node: an SF e-waybill per order, its number uploaded to the origin channel."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from engine.context import RunStepContext
+from engine.node import Outcome
+from engine.order import Order
+from engine.registry import node
+
+
+class Contact(BaseModel):
+    contact: str = "orderhub 仓库"
+    mobile: str = "4008111111"
+    province: str = "上海市"
+    city: str = "上海市"
+    county: str = "青浦区"
+    address: str = "华新镇华志路1号"
+
+
+@node("waybill")
+class Waybill:
+    """Create the order's SF e-waybill once and upload its number to the origin channel."""
+
+    class Params(BaseModel):
+        carrier: str = Field("sf", pattern="^sf$", description="carrier (SF Express)")
+        upload_tracking: bool = Field(True, description="upload the number to the channel")
+        senders: dict[str, Contact] = Field(
+            default_factory=dict, description="warehouse code -> sender contact"
+        )
+
+    outcomes = ("done",)
+    side_effects = True
+
+    def __init__(self, params: Params, node_id: str) -> None:
+        self.params = params
+        self.node_id = node_id
+
+    async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
+        if ctx.dry_run:
+            return Outcome("done", {"dry_run": True}, status="shipped")
+        key = ctx.effect_key()
+        waybill_no = await self._create(order, ctx, key)
+        if self.params.upload_tracking:
+            await self._upload(order, ctx, key, waybill_no)
+        return Outcome("done", {"waybill_no": waybill_no}, status="shipped")
+
+    async def _create(self, order: Order, ctx: RunStepContext, key: str) -> str:
+        done = ctx.store.effect(key)
+        if done is not None and done.status == "succeeded":
+            return done.result["waybill_no"]
+        sf = ctx.connectors.sf
+        # started before but not known to have finished: ask SF by the key first
+        waybill_no = await sf.search_order(key) if done is not None else None
+        if waybill_no is None:
+            ctx.begin_effect(key, "waybill")
+            warehouse = ctx.fact("warehouse") or ctx.store.warehouse() or ""
+            sender = self.params.senders.get(warehouse, Contact()).model_dump()
+            waybill_no = await sf.create_order(key, order.as_data(), sender)
+        ctx.store.record_waybill(key, self.params.carrier, waybill_no)
+        ctx.end_effect(key, {"waybill_no": waybill_no})
+        return waybill_no
+
+    async def _upload(self, order: Order, ctx: RunStepContext, key: str, waybill_no: str) -> None:
+        upload_key = ctx.effect_key("upload")
+        done = ctx.store.effect(upload_key)
+        if done is not None and done.status == "succeeded":
+            return
+        ctx.begin_effect(upload_key, "upload")
+        channel = ctx.connectors.channels[order.channel]
+        await channel.upload_tracking(order.order_id, "SF", waybill_no)
+        ctx.store.mark_uploaded(key)
+        ctx.end_effect(upload_key, {"waybill_no": waybill_no})
