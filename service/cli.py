@@ -1,0 +1,186 @@
+"""The `orderhub` command line (Typer): validate, run, simulate, generate, describe."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+import typer
+
+from engine import registry
+from engine.errors import OrderhubError, ValidationError
+from engine.loader import check_workflow, load_workflow, workflow_schema
+from engine.settings import load_settings
+from engine.store import open_store
+from service.console import console, errors, nodes_table, progress_bar, summary_table
+from service.intake import read_scenario, run_intake
+from service.report import build_report, compare_with_expected
+
+app = typer.Typer(
+    help="orderhub: every channel's orders through one versioned workflow.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+scenario_app = typer.Typer(help="Order-intake scenarios (the project's own generator).")
+app.add_typer(scenario_app, name="scenario")
+
+DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
+
+
+@app.command()
+def validate(files: list[Path]) -> None:
+    """Check workflow files; print every problem as FILE:LINE:COL and exit 1 on any."""
+    failed = False
+    for file in files:
+        problems = check_workflow(file)
+        for problem in problems:
+            errors.print(str(problem), markup=False, highlight=False)
+        if problems:
+            failed = True
+        else:
+            console.print(f"{file}: ok")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def run(
+    workflow: Path,
+    scenario: Path | None = typer.Option(None, help="serve this scenario from a simulator"),
+    db: str | None = typer.Option(None, help="database URL (default ORDERHUB_DB or orderhub.db)"),
+    report: Path | None = typer.Option(None, help="write the report JSON here"),
+    concurrency: int = typer.Option(32, min=1, help="runs in flight at once"),
+    config: Path | None = typer.Option(None, help="settings file (default orderhub.toml)"),
+) -> None:
+    """Pull every order, run each through WORKFLOW, print a summary and write a report."""
+    try:
+        wf = load_workflow(workflow)
+        _run(wf, scenario, db, report, concurrency, config)
+    except OrderhubError as exc:
+        errors.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def demo(
+    orders: int = typer.Option(1200, min=1, help="orders in the generated day"),
+    seed: int = typer.Option(42, help="generator seed"),
+    db: str | None = typer.Option(None, help="database URL (default: a fresh temporary file)"),
+) -> None:
+    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle."""
+    from connectors.simulator.generator import generate_scenario, write_scenario
+
+    workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
+    path = workdir / f"intake-{orders}-s{seed}.json"
+    write_scenario(generate_scenario(orders, seed), path)
+    console.print(f"generated {orders} orders (seed {seed}) in {path}")
+    result = _run(
+        load_workflow(DEFAULT_WORKFLOW),
+        path,
+        db or str(workdir / "demo.db"),
+        workdir / "report.json",
+        32,
+        None,
+    )
+    expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
+    diffs = compare_with_expected(result, expected)
+    if diffs:
+        errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
+        raise typer.Exit(1)
+    console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+
+
+@app.command()
+def simulator(
+    scenario: Path = typer.Option(..., help="scenario file to serve"),
+    port: int = typer.Option(8900, help="port on 127.0.0.1"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+) -> None:
+    """Serve a scenario as Youzan, Douyin, H5, ERP, SF and WeCom; print settings for it."""
+    import uvicorn
+
+    from connectors.simulator.app import create_app
+    from connectors.simulator.server import settings_for
+    from engine.settings import render_toml
+
+    data = json.loads(scenario.read_text(encoding="utf-8"))
+    console.print("# orderhub.toml for this simulator:\n", markup=False)
+    console.print(render_toml(settings_for(f"http://{host}:{port}")), markup=False)
+    uvicorn.run(create_app(data), host=host, port=port, log_level="warning")
+
+
+@scenario_app.command("generate")
+def scenario_generate(
+    orders: int = typer.Option(..., min=1, help="orders in the day"),
+    seed: int = typer.Option(..., help="random seed (same seed, same day)"),
+    output: Path = typer.Option(..., "-o", "--output", help="file to write"),
+) -> None:
+    """Generate a day of orders with its oracle, in the shared scenario format."""
+    from connectors.simulator.generator import generate_scenario, write_scenario
+
+    write_scenario(generate_scenario(orders, seed), output)
+    console.print(f"wrote {output}")
+
+
+@app.command()
+def nodes() -> None:
+    """Every registered node type with its params, defaults, bounds and outcomes."""
+    described = [registry.describe(cls) for cls in registry.all_types().values()]
+    console.print(nodes_table(described))
+
+
+@app.command()
+def schema() -> None:
+    """Print the workflow JSON Schema (for editors such as VS Code's YAML extension)."""
+    typer.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
+def _run(wf, scenario, db, report_path, concurrency, config) -> dict:  # type: ignore[no-untyped-def]
+    store = open_store(db)
+    settings = load_settings(str(config) if config else None)
+    refs = None
+    with progress_bar() as bar:
+        task = bar.add_task("running orders", total=None)
+
+        def progress(_phase: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if scenario is not None:
+            from connectors.simulator.server import start_simulator
+
+            info = read_scenario(scenario)
+            refs = set(info.refs)
+            with start_simulator(str(scenario)) as sim:
+                summary = asyncio.run(
+                    run_intake(
+                        wf,
+                        store,
+                        sim.systems,
+                        since=info.since,
+                        until=info.until,
+                        concurrency=concurrency,
+                        progress=progress,
+                    )
+                )
+        else:
+            summary = asyncio.run(
+                run_intake(wf, store, settings.systems, concurrency=concurrency, progress=progress)
+            )
+    result = build_report(store, refs)
+    store.dispose()
+    console.print(summary_table(summary, result))
+    for warning in summary.warnings:
+        errors.print(f"warning: {warning}", markup=False)
+    if report_path is not None:
+        Path(report_path).write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
+        console.print(f"report written to {report_path}")
+    return result
+
+
+def main() -> None:  # pragma: no cover - the console script
+    try:
+        app()
+    except ValidationError as exc:
+        errors.print(str(exc), markup=False)
+        raise SystemExit(1) from exc

@@ -1,0 +1,73 @@
+"""How the CLI shows things: summary tables, node tables, problems, progress."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from service.intake import IntakeSummary
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def summary_table(summary: IntakeSummary, report: dict[str, Any]) -> Table:
+    table = Table(title="orderhub run", show_lines=False)
+    table.add_column("outcome")
+    table.add_column("orders", justify="right")
+    for outcome, count in sorted(report["outcome_totals"].items(), key=lambda kv: -kv[1]):
+        table.add_row(outcome, str(count))
+    table.add_section()
+    table.add_row("orders in store", str(report["orders_total"]))
+    table.add_row("pulled this run", str(summary.pulled))
+    table.add_row("new or changed", str(summary.changed))
+    table.add_row("runs finished", str(summary.runs))
+    table.add_row("waybills", str(len(report["waybills"])))
+    table.add_row("purchase alerts", ", ".join(report["purchase_alerts"]) or "-")
+    table.add_row("seconds", f"{summary.seconds:.2f}")
+    table.add_row("orders/s", f"{summary.orders_per_second:.0f}")
+    return table
+
+
+def nodes_table(described: list[dict[str, Any]]) -> Table:
+    table = Table(title="node types", show_lines=True)
+    for column in ("type", "summary", "outcomes", "params"):
+        table.add_column(column)
+    for d in described:
+        params = "\n".join(
+            f"{name}: {_param_text(schema, name in d['required'])}"
+            for name, schema in d["params"].items()
+        )
+        kind = " (source)" if d["source"] else " (side effects)" if d["side_effects"] else ""
+        table.add_row(d["type"] + kind, d["summary"], ", ".join(d["outcomes"]), params)
+    return table
+
+
+def _param_text(schema: dict[str, Any], required: bool) -> str:
+    kind = schema.get("type") or "/".join(
+        s.get("type", "?") for s in schema.get("anyOf", []) if isinstance(s, dict)
+    )
+    bits = [kind or "object"]
+    if required:
+        bits.append("required")
+    if "default" in schema:
+        bits.append(f"default {json.dumps(schema['default'], ensure_ascii=False)}")
+    for bound, sign in (("minimum", ">="), ("maximum", "<="), ("minLength", "len>=")):
+        if bound in schema:
+            bits.append(f"{sign} {schema[bound]}")
+    return ", ".join(bits)
