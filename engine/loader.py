@@ -169,4 +169,5 @@ def _build(doc: Document, checked: Checked) -> Workflow:
         text=doc.text,
         file=doc.file,
         require_approval=bool(data.get("require_approval", False)),
+        description=data.get("description", ""),
     )

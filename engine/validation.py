@@ -31,8 +31,6 @@ from engine.order import ORDER_FIELDS
 from engine.workflow import ParamSpec
 from engine.yaml_source import Document, Path
 
-_ORDER_NAMES = sorted(f"order.{f}" for f in ORDER_FIELDS)
-
 PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -79,9 +77,10 @@ def param_problem(spec: dict[str, Any], value: Any) -> str | None:
 # --- private helpers -------------------------------------------------------------------
 
 
-def _close(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(str(word), sorted(choices), n=3, cutoff=0.6)
-    return f"; did you mean {' or '.join(repr(m) for m in match)}?" if match else ""
+def _close(word: str, choices: Any, prefix: str = "") -> str:
+    match = difflib.get_close_matches(str(word), sorted(choices), n=2, cutoff=0.6)
+    names = " or ".join(repr(prefix + m) for m in match)
+    return f"; did you mean {names}?" if match else ""
 
 
 class _Checker:
@@ -281,21 +280,21 @@ class _Checker:
             param = rest.split(".")[0]
             if param not in self.out.values:
                 declared = ", ".join(sorted(self.out.values)) or "none"
-                close = _close(name, [f"params.{p}" for p in self.out.values])
+                close = _close(param, self.out.values, "params.")
                 return f"unknown param {name!r}{close} (declared: {declared})"
         elif root == "order":
             if rest and rest not in ORDER_FIELDS:
-                return f"unknown order field {name!r}{_close(name, _ORDER_NAMES)}"
+                return f"unknown order field {name!r}{_close(rest, ORDER_FIELDS, 'order.')}"
         elif root == "state":
             node = rest.split(".")[0]
             if node not in self.ids:
                 close = _close(node, self.ids)
                 return f"{name!r} reads state of {node!r}, which is not a node{close}"
         else:
-            close = _close(name, [*_ORDER_NAMES, *(f"params.{p}" for p in self.out.values)])
+            close = _close(name, ORDER_FIELDS, "order.") or _close(name, self.out.values, "params.")
             return (
-                f"unknown name {name!r}{close}; expressions read order.<field>, "
-                "params.<name> or state.<node>.<key>"
+                f"unknown name {name!r}: expressions read order.<field>, "
+                f"params.<name> or state.<node>.<key>{close}"
             )
         return None
 

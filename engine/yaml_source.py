@@ -85,6 +85,7 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     text = f"{exc.context}: {exc.problem}" if exc.context else str(exc.problem)
     text = text.replace("found '?'", "found a new key")
+    text = text.replace("'<block mapping start>'", "a new mapping")
     if "'\\t'" in text:
         text += " (indent with spaces, not tabs)"
     if "mapping values are not allowed" in text or "expected <block end>" in text:
