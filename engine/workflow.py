@@ -76,6 +76,7 @@ class Workflow:
     text: str  # the document as written
     file: str = "<workflow>"
     require_approval: bool = False
+    description: str = ""
 
     @property
     def content_hash(self) -> str:
