@@ -21,9 +21,9 @@ def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
             pk: item.detail.get("duplicate_of")
             for pk, item in session.execute(
                 select(QueueItem.order_pk, QueueItem).where(QueueItem.queue == "review")
-            ).tuples()
+            ).all()
         }
-        waybill_of = dict(session.execute(select(Waybill.order_pk, Waybill.waybill_no)).tuples())
+        waybill_of = dict(session.execute(select(Waybill.order_pk, Waybill.waybill_no)).all())
         alerts = sorted(session.scalars(select(Alert.subject).where(Alert.kind == "purchase")))
     stock_counts: dict[str, Counter] = defaultdict(Counter)
     report: dict[str, Any] = {

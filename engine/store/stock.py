@@ -149,5 +149,5 @@ def _undo(session: Session, warehouse: str, lines: dict[str, int]) -> None:
 def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return session.execute(statement).scalar() is not None
