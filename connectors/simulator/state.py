@@ -109,7 +109,25 @@ class SimState:
     sessions: set[str] = field(default_factory=set)
     _bot_times: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     _sf_times: deque = field(default_factory=deque)
+    renderers: dict[str, Callable[[dict], dict]] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    waybill_seq: int = 0
+
+    def reset(self) -> None:
+        """Back to the scenario as loaded: orders unshipped, nothing recorded, no faults."""
+        for ch in CHANNELS:
+            orders = self.scenario.get("channels", {}).get(ch, [])
+            self.channels[ch] = ChannelStore(orders, self.renderers[ch])
+        self.waybills.clear()
+        self.waybill_log.clear()
+        self.uploads.clear()
+        self.messages.clear()
+        self.counters.clear()
+        self.faults.clear()
+        self.sessions.clear()
+        self._bot_times.clear()
+        self._sf_times.clear()
+        self.waybill_seq = 0
 
     def stats(self) -> dict[str, Any]:
         per_channel = {ch: 0 for ch in CHANNELS}
@@ -172,10 +190,10 @@ def build_state(
     creds = {s: dict(DEFAULT_CREDENTIALS[s]) for s in SYSTEMS}
     for system, values in (credentials or {}).items():
         creds.setdefault(system, {}).update(values)
-    state = SimState(scenario=scenario, credentials=creds, options=options or SimOptions())
-    for ch in CHANNELS:
-        orders = scenario.get("channels", {}).get(ch, [])
-        state.channels[ch] = ChannelStore(orders, renderers[ch])
+    state = SimState(
+        scenario=scenario, credentials=creds, options=options or SimOptions(), renderers=renderers
+    )
+    state.reset()
     return state
 
 
