@@ -1,0 +1,38 @@
+"""``python -m connectors.simulator --scenario FILE [--port 8900] [--host 127.0.0.1]``.
+
+The settings that point at it are `connectors.simulator.server.settings_for(base_url)`
+(render them with `engine.settings.render_toml`).
+``--options '{"sf_duplicate": "first_waybill"}'`` sets `SimOptions` fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from connectors.simulator.state import SimOptions
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m connectors.simulator")
+    parser.add_argument("--scenario", required=True, help="scenario JSON file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--options", default="{}", help="SimOptions fields as JSON")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    from connectors.simulator.app import create_app
+
+    scenario = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
+    options = SimOptions(**json.loads(args.options))
+    app = create_app(scenario, options=options)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The simulator app: all six external systems of a scenario on one FastAPI server.
+
+Paths (each in its platform's shape; see the module of each platform):
+    Youzan   POST /api/youzan.trades.sold.get/4.0.2?access_token=…
+             POST /api/youzan.logistics.online.confirm/3.0.0?access_token=…
+    Douyin   POST /order/searchList, /order/logisticsAdd   (signed query, param_json body)
+    H5       GET  /h5/api/orders, POST /h5/api/orders/{id}/shipments   (Bearer api_key)
+    Kingdee  POST /k3cloud/…ValidateUser.common.kdsvc, …ExecuteBillQuery.common.kdsvc
+    SF       POST /std/service   (form, msgDigest)
+    WeCom    POST /cgi-bin/webhook/send?key=…
+Inspection and control:
+    GET /_sim/stats, GET /_sim/log?kind=waybills|uploads|messages, POST /_sim/reset,
+    POST /_sim/faults {"system", "mode": error|timeout|rate_limit|down, "count"}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from connectors.simulator import douyin, erp, h5, sf, wecom, youzan
+from connectors.simulator.common import answer, json_of
+from connectors.simulator.state import FAULT_MODES, SYSTEMS, SimOptions, SimState, build_state
+
+RENDERERS = {"youzan": youzan.render, "douyin": douyin.render, "h5": h5.render}
+
+
+def create_app(
+    scenario: dict[str, Any],
+    *,
+    credentials: dict[str, dict[str, str]] | None = None,
+    options: SimOptions | None = None,
+) -> FastAPI:
+    """A FastAPI app playing every system of `scenario`; `app.state.sim` is its memory."""
+    state = build_state(scenario, credentials, options, RENDERERS)
+    app = FastAPI(title="orderhub simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sim = state
+    for platform in (youzan, douyin, h5, erp, sf, wecom):
+        platform.register(app, state)
+    _register_control(app, state)
+    return app
+
+
+def _register_control(app: FastAPI, state: SimState) -> None:
+    @app.get("/_sim/stats")
+    async def stats() -> Response:
+        return answer(state.stats())
+
+    @app.get("/_sim/log")
+    async def log(kind: str = "waybills") -> Response:
+        records = {
+            "waybills": state.waybill_log,
+            "uploads": state.uploads,
+            "messages": state.messages,
+        }.get(kind)
+        if records is None:
+            return answer({"error": "kind must be waybills, uploads or messages"}, 400)
+        return answer(records)
+
+    @app.post("/_sim/reset")
+    async def reset() -> Response:
+        state.reset()
+        return answer({"ok": True})
+
+    @app.post("/_sim/faults")
+    async def faults(request: Request) -> Response:
+        body = await json_of(request) or {}
+        system, mode = body.get("system"), body.get("mode")
+        if system not in SYSTEMS or mode not in FAULT_MODES:
+            return answer({"error": f"system in {SYSTEMS}, mode in {FAULT_MODES}"}, 400)
+        state.add_fault(system, mode, int(body.get("count", 1)))
+        return answer({"ok": True, "faults": state.faults})

@@ -1,0 +1,138 @@
+"""Simulated Douyin (抖店) open API: `order.searchList` and `order.logisticsAdd`.
+
+Checks app_key, access_token and the HMAC-SHA256 sign of every call. Windows are
+[update_time_start, update_time_end) epoch seconds, at most one day; `page` from 0,
+`size` <= 100. Paid orders alternate between status 105 (paid) and 2 (awaiting shipment).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+
+from fastapi import FastAPI, Request, Response
+
+from connectors.douyin import fen, sign, to_epoch
+from connectors.simulator.common import answer, fault_answer
+from connectors.simulator.state import SimState
+
+SYSTEM = "douyin"
+STATUS = {"unpaid": 1, "shipped": 3, "cancelled": 4}
+STATUS_DESC = {1: "待支付", 105: "已支付", 2: "备货中", 3: "已发货", 4: "已取消", 5: "已完成"}
+
+
+def render(order: dict) -> dict:
+    """A canonical order as a Douyin `shop_order_list` entry."""
+    status = STATUS.get(order["status"])
+    if status is None:  # paid: both documented codes appear
+        status = 105 if sum(map(ord, order["order_id"])) % 2 else 2
+    r = order["receiver"]
+    oid = order["order_id"]
+    phone = r["phone"]
+    return {
+        "order_id": oid,
+        "order_status": status,
+        "order_status_desc": STATUS_DESC[status],
+        "create_time": to_epoch(order["created_at"]),
+        "pay_time": to_epoch(order["paid_at"]) if order["paid_at"] else 0,
+        "update_time": to_epoch(order["updated_at"]),
+        "order_amount": fen(order["amount"]),
+        "pay_amount": fen(order["amount"]),
+        "user_nick_name": order["buyer"]["nick"],
+        "post_receiver": r["name"],
+        "post_tel": phone,
+        "mask_post_tel": phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone,
+        "post_addr": {
+            "province": {"id": "", "name": r["province"]},
+            "city": {"id": "", "name": r["city"]},
+            "town": {"id": "", "name": r["district"]},
+            "street": {"id": "", "name": ""},
+            "detail": r["address"],
+        },
+        "sku_order_list": [
+            {
+                "order_id": f"{oid}{n:02d}",
+                "parent_order_id": oid,
+                "out_sku_id": item["sku"],
+                "product_name": item["title"],
+                "item_num": item["qty"],
+                "goods_price": fen(item["price"]),
+                "given_product_type": "MASTER",
+            }
+            for n, item in enumerate(order["items"], 1)
+        ],
+    }
+
+
+def register(app: FastAPI, state: SimState) -> None:
+    """Mount the Douyin open-API paths on `app`."""
+
+    async def gate(request: Request, method: str) -> tuple[Response | None, dict]:
+        mode = await state.take_fault(SYSTEM)
+        if mode:
+            limited = error(40100, "调用频率超限", "isv.frequency-limit", "too many calls")
+            return fault_answer(mode, lambda: limited), {}
+        q = request.query_params
+        creds = state.credentials[SYSTEM]
+        body = (await request.body()).decode()
+        for name in ("app_key", "method", "timestamp", "v", "sign", "access_token"):
+            if not q.get(name):
+                return error(40001, "缺少参数", "isv.missing-parameter", name), {}
+        if q["app_key"] != creds["app_key"] or q["method"] != method:
+            return error(40002, "app_key或method无效", "isv.invalid-app-key", ""), {}
+        if q["access_token"] != creds["access_token"]:
+            return error(30002, "access_token已过期", "isv.access-token-expired", ""), {}
+        expected = sign(creds["app_secret"], q["app_key"], method, body, q["timestamp"])
+        if not hmac.compare_digest(expected, q["sign"]):
+            return error(40003, "签名校验失败", "isv.signature-invalid", "bad sign"), {}
+        try:
+            return None, json.loads(body or "{}")
+        except ValueError:
+            return error(40004, "参数错误", "isv.parameter-invalid", "param_json"), {}
+
+    @app.post("/order/searchList")
+    async def search_list(request: Request) -> Response:
+        refused, p = await gate(request, "order.searchList")
+        if refused:
+            return refused
+        size, page = int(p.get("size", 10)), int(p.get("page", 0))
+        if not 1 <= size <= state.options.max_page_size or page < 0:
+            return error(40004, "参数错误", "isv.parameter-invalid:size", "size must be 1..100")
+        start = int(p.get("update_time_start", 0))
+        end = int(p.get("update_time_end", 0))
+        if end <= start or end - start > state.options.max_window_s:
+            return error(40004, "参数错误", "isv.parameter-invalid:update_time", "window > 1 day")
+        store = state.channels[SYSTEM]
+        lo, hi = store.window(start, end)
+        first = lo + page * size
+        records = store.records(first, min(hi, first + size)) if first < hi else []
+        return ok({"shop_order_list": records, "page": page, "size": size, "total": hi - lo})
+
+    @app.post("/order/logisticsAdd")
+    async def logistics_add(request: Request) -> Response:
+        refused, p = await gate(request, "order.logisticsAdd")
+        if refused:
+            return refused
+        oid, code = str(p.get("order_id", "")), str(p.get("logistics_code", ""))
+        store = state.channels[SYSTEM]
+        if oid not in store.orders:
+            return error(40004, "订单不存在", "isv.business-failed:order-not-found", oid)
+        if not code:
+            return error(40004, "参数错误", "isv.parameter-invalid:logistics_code", "")
+        state.uploads.append(
+            {"channel": SYSTEM, "order_id": oid, "carrier": p.get("company_code"),
+             "waybill_no": code, "lines": list(p.get("serial_number_list") or [])}
+        )  # fmt: skip
+        store.ship(oid, state.clock())
+        return ok({})
+
+
+def ok(data: dict) -> Response:
+    return answer({"code": 10000, "msg": "success", "sub_code": "", "sub_msg": "",
+                   "log_id": uuid.uuid4().hex, "data": data})  # fmt: skip
+
+
+def error(code: int, msg: str, sub_code: str, sub_msg: str) -> Response:
+    return answer({"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg,
+                   "log_id": uuid.uuid4().hex, "data": {}})  # fmt: skip

@@ -1,0 +1,71 @@
+"""Simulated Kingdee K3 Cloud WebAPI: ValidateUser login and paged ExecuteBillQuery.
+
+Forms: ``STK_Inventory`` (rows [material number, stock number, base qty]) and
+``BD_MATERIAL`` (rows [number, name, price]). `Limit` <= 10,000; `StartRow` from 0.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import FastAPI, Request, Response
+
+from connectors.erp import LOGIN_PATH, QUERY_PATH, SESSION_COOKIE
+from connectors.simulator.common import answer, fault_answer, json_of
+from connectors.simulator.state import SimState
+
+SYSTEM = "erp"
+MAX_LIMIT = 10000
+
+
+def register(app: FastAPI, state: SimState) -> None:
+    """Mount the Kingdee WebAPI paths on `app`."""
+
+    @app.post(LOGIN_PATH)
+    async def validate_user(request: Request) -> Response:
+        mode = await state.take_fault(SYSTEM)
+        if mode:
+            return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
+        body = await json_of(request) or {}
+        creds = state.credentials[SYSTEM]
+        if (body.get("acctID"), body.get("username"), body.get("password")) != (
+            creds["acct"],
+            creds["user"],
+            creds["password"],
+        ):
+            return answer({"LoginResultType": 0, "Message": "用户名或密码错误"})
+        session = secrets.token_hex(16)
+        state.sessions.add(session)
+        response = answer({"LoginResultType": 1, "KDSVCSessionId": session})
+        response.set_cookie(SESSION_COOKIE, session)
+        return response
+
+    @app.post(QUERY_PATH)
+    async def execute_bill_query(request: Request) -> Response:
+        mode = await state.take_fault(SYSTEM)
+        if mode:
+            return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
+        if request.cookies.get(SESSION_COOKIE) not in state.sessions:
+            return status_error(1, "会话信息已丢失，请重新登录")
+        data = (await json_of(request) or {}).get("data") or {}
+        start, limit = int(data.get("StartRow", 0)), int(data.get("Limit", 2000))
+        if limit > MAX_LIMIT or limit < 1 or start < 0:
+            return status_error(0, "Limit must be 1..10000")
+        form = data.get("FormId")
+        if form == "STK_Inventory":
+            rows = [[r["sku"], r["warehouse"], r["on_hand"]] for r in state.scenario["inventory"]]
+        elif form == "BD_MATERIAL":
+            rows = [[s["sku"], s["title"], s["price"]] for s in state.scenario["skus"]]
+        else:
+            return status_error(0, f"业务对象{form}不存在")
+        return answer(rows[start : start + limit])
+
+
+def status_error(msg_code: int, message: str) -> Response:
+    status = {
+        "ErrorCode": 500,
+        "IsSuccess": False,
+        "MsgCode": msg_code,
+        "Errors": [{"FieldName": None, "Message": message, "DIndex": 0}],
+    }
+    return answer([[{"Result": {"ResponseStatus": status}}]])

@@ -1,0 +1,150 @@
+"""Start the simulator: a subprocess by default (its own core), or a thread in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors.simulator.state import DEFAULT_CREDENTIALS, SYSTEMS, SimOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_for(base_url: str, *, timeout_s: float = 5.0) -> dict[str, dict[str, Any]]:
+    """The `systems` settings pointing every system at a simulator, with its test credentials."""
+    return {
+        system: {"base_url": base_url, "timeout_s": timeout_s, **DEFAULT_CREDENTIALS[system]}
+        for system in SYSTEMS
+    }
+
+
+class SimulatorHandle:
+    """A running simulator: `base_url`, `systems` (settings for it), `stats()`, `stop()`."""
+
+    def __init__(self, base_url: str, stopper: Any) -> None:
+        self.base_url = base_url
+        self.systems = settings_for(base_url)
+        self._stopper = stopper
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(self.base_url + "/_sim/stats", timeout=5).json()
+
+    def log(self, kind: str) -> list[dict]:
+        return httpx.get(self.base_url + "/_sim/log", params={"kind": kind}, timeout=5).json()
+
+    def reset(self) -> None:
+        httpx.post(self.base_url + "/_sim/reset", timeout=5).raise_for_status()
+
+    def fault(self, system: str, mode: str, count: int = 1) -> None:
+        body = {"system": system, "mode": mode, "count": count}
+        httpx.post(self.base_url + "/_sim/faults", json=body, timeout=5).raise_for_status()
+
+    def stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper()
+            self._stopper = None
+
+    def __enter__(self) -> SimulatorHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_simulator(
+    scenario_path: str,
+    *,
+    port: int = 0,
+    in_process: bool = False,
+    options: SimOptions | None = None,
+    host: str = "127.0.0.1",
+) -> SimulatorHandle:
+    """Serve `scenario_path` on a loopback port (0 = pick a free one) and wait until it answers."""
+    port = port or free_port(host)
+    base_url = f"http://{host}:{port}"
+    if in_process:
+        stopper = _start_thread(scenario_path, host, port, options)
+    else:
+        stopper = _start_subprocess(scenario_path, host, port, options)
+    try:
+        _wait_ready(base_url)
+    except BaseException:
+        stopper()
+        raise
+    return SimulatorHandle(base_url, stopper)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _start_subprocess(path: str, host: str, port: int, options: SimOptions | None) -> Any:
+    cmd = [sys.executable, "-m", "connectors.simulator", "--scenario", str(path)]
+    cmd += ["--port", str(port), "--host", host]
+    if options is not None:
+        cmd += ["--options", json.dumps(asdict(options))]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+    stop.proc = proc  # type: ignore[attr-defined]
+    return stop
+
+
+def _start_thread(path: str, host: str, port: int, options: SimOptions | None) -> Any:
+    import uvicorn
+
+    from connectors.simulator.app import create_app
+
+    scenario = json.loads(Path(path).read_text(encoding="utf-8"))
+    config = uvicorn.Config(
+        create_app(scenario, options=options),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="orderhub-simulator", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+    return stop
+
+
+def _wait_ready(base_url: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + "/_sim/stats", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"simulator at {base_url} did not answer within {timeout_s:g} s")
