@@ -184,3 +184,7 @@ def main() -> None:  # pragma: no cover - the console script
     except ValidationError as exc:
         errors.print(str(exc), markup=False)
         raise SystemExit(1) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
