@@ -87,6 +87,12 @@ def compile_expression(src: str) -> Expression:
         raise ExpressionError("empty expression; write a condition such as order.amount > 0")
     tokens = _tokens(src)
     for kind, text, offset in tokens:
+        if kind == "op" and text in ("'", '"', "`"):
+            raise ExpressionError(
+                f"unterminated string in {src!r}: close the {text} opened here",
+                source=src,
+                column=offset + 1,
+            )
         if kind == "op" and text == "=":
             raise ExpressionError(
                 f"lone '=' in {src!r}: zen would assign, not compare; write '==' to compare",
@@ -188,7 +194,6 @@ _ZEN_POSITION = re.compile(r"\s*at \((\d+), (\d+)\)|\s*at (\d+)$")
 _ZEN_WORDING = {
     "Unexpected end of unary expression": "the expression ends too early",
     "Unexpected token: None": "the expression ends too early",
-    "Unexpected EOF": "unterminated string or unexpected end near",
     "Incomplete parser output": (
         "cannot read the whole expression (a stray token, an unbalanced bracket "
         "or an unknown function?)"
