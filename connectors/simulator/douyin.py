@@ -69,7 +69,7 @@ def register(app: FastAPI, state: SimState) -> None:
     """Mount the Douyin open-API paths on `app`."""
 
     async def gate(request: Request, method: str) -> tuple[Response | None, dict]:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             limited = error(40100, "调用频率超限", "isv.frequency-limit", "too many calls")
             return fault_answer(mode, lambda: limited), {}
