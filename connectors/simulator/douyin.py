@@ -101,8 +101,9 @@ def register(app: FastAPI, state: SimState) -> None:
             return error(40004, "参数错误", "isv.parameter-invalid:size", "size must be 1..100")
         start = int(p.get("update_time_start", 0))
         end = int(p.get("update_time_end", 0))
-        if end <= start or end - start > state.options.max_window_s:
-            return error(40004, "参数错误", "isv.parameter-invalid:update_time", "window > 1 day")
+        if end < start or end - start > state.options.max_window_s:
+            msg = "update_time_end must be within 1 day after update_time_start"
+            return error(40004, "参数错误", "isv.parameter-invalid:update_time", msg)
         store = state.channels[SYSTEM]
         lo, hi = store.window(start, end)
         first = lo + page * size
