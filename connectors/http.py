@@ -108,7 +108,7 @@ class HttpClient:
         )
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            timeout=self.timeout_s,
+            timeout=httpx.Timeout(self.timeout_s, pool=None),
             limits=limits,
             verify=_ssl_context(),
         )
@@ -175,7 +175,9 @@ class HttpClient:
         self, method: str, path: str, timeout: float, kwargs: dict[str, Any]
     ) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, timeout=timeout, **kwargs)
+            # waiting for a free pooled connection is local congestion, not the system's fault
+            limits = httpx.Timeout(timeout, pool=None)
+            response = await self._client.request(method, path, timeout=limits, **kwargs)
         except httpx.TimeoutException:
             raise Timeout(
                 self.system,
