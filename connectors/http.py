@@ -85,7 +85,12 @@ class CircuitBreaker:
 
 
 class HttpClient:
-    """One keep-alive client for one external system, with timeouts, retries and breaker."""
+    """One keep-alive client for one external system, with timeouts, retries and breaker.
+
+    Any number of callers may call at once; at most `max_connections` requests are in
+    flight, the rest wait on a semaphore (httpcore's own pool slows down as connections
+    and waiters grow: 10 connections measured ~1.5x faster than 50 on loopback).
+    """
 
     def __init__(
         self,
@@ -93,7 +98,7 @@ class HttpClient:
         base_url: str,
         *,
         timeout_s: float = 5.0,
-        max_connections: int = 50,
+        max_connections: int = 10,
         retries: int = 3,
         backoff_s: float = 0.05,
         breaker: CircuitBreaker | None = None,
@@ -106,6 +111,8 @@ class HttpClient:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        # queue here, not in httpcore's pool, whose bookkeeping grows with the queue
+        self._slots = asyncio.Semaphore(max_connections)
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(self.timeout_s, pool=None),
@@ -177,7 +184,8 @@ class HttpClient:
         try:
             # waiting for a free pooled connection is local congestion, not the system's fault
             limits = httpx.Timeout(timeout, pool=None)
-            response = await self._client.request(method, path, timeout=limits, **kwargs)
+            async with self._slots:
+                response = await self._client.request(method, path, timeout=limits, **kwargs)
         except httpx.TimeoutException:
             raise Timeout(
                 self.system,
@@ -202,7 +210,7 @@ def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
         system,
         require(system, config, "base_url"),
         timeout_s=float(config.get("timeout_s", 5.0)),
-        max_connections=int(config.get("max_connections", 50)),
+        max_connections=int(config.get("max_connections", 10)),
         retries=int(config.get("retries", 3)),
         backoff_s=float(config.get("backoff_s", 0.05)),
         breaker=breaker,
