@@ -11,7 +11,9 @@ count for retries and the breaker too. Messages never carry URLs, tokens or bodi
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -83,7 +85,12 @@ class CircuitBreaker:
 
 
 class HttpClient:
-    """One keep-alive client for one external system, with timeouts, retries and breaker."""
+    """One keep-alive client for one external system, with timeouts, retries and breaker.
+
+    Any number of callers may call at once; at most `max_connections` requests are in
+    flight, the rest wait on a semaphore (httpcore's own pool slows down as connections
+    and waiters grow: 10 connections measured ~1.5x faster than 50 on loopback).
+    """
 
     def __init__(
         self,
@@ -91,7 +98,7 @@ class HttpClient:
         base_url: str,
         *,
         timeout_s: float = 5.0,
-        max_connections: int = 50,
+        max_connections: int = 10,
         retries: int = 3,
         backoff_s: float = 0.05,
         breaker: CircuitBreaker | None = None,
@@ -104,8 +111,13 @@ class HttpClient:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        # queue here, not in httpcore's pool, whose bookkeeping grows with the queue
+        self._slots = asyncio.Semaphore(max_connections)
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=self.timeout_s, limits=limits
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(self.timeout_s, pool=None),
+            limits=limits,
+            verify=_ssl_context(),
         )
 
     async def call(
@@ -170,7 +182,10 @@ class HttpClient:
         self, method: str, path: str, timeout: float, kwargs: dict[str, Any]
     ) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, timeout=timeout, **kwargs)
+            # waiting for a free pooled connection is local congestion, not the system's fault
+            limits = httpx.Timeout(timeout, pool=None)
+            async with self._slots:
+                response = await self._client.request(method, path, timeout=limits, **kwargs)
         except httpx.TimeoutException:
             raise Timeout(
                 self.system,
@@ -195,7 +210,7 @@ def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
         system,
         require(system, config, "base_url"),
         timeout_s=float(config.get("timeout_s", 5.0)),
-        max_connections=int(config.get("max_connections", 50)),
+        max_connections=int(config.get("max_connections", 10)),
         retries=int(config.get("retries", 3)),
         backoff_s=float(config.get("backoff_s", 0.05)),
         breaker=breaker,
@@ -245,7 +260,22 @@ def check_status(system: str, response: httpx.Response) -> httpx.Response:
         raise Unavailable(system, f"server error {status}; retry later", code=str(status))
     if status in (401, 403):
         raise Rejected(system, "credentials refused; check the settings", code=str(status))
-    raise Rejected(system, f"request refused with HTTP {status}", code=str(status))
+    raise Rejected(
+        system, f"request refused with HTTP {status}{_detail(response)}", code=str(status)
+    )
+
+
+def _detail(response: httpx.Response) -> str:
+    """The platform's own short error text, if its answer is JSON with one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        for key in ("error", "message", "errmsg", "msg"):
+            if isinstance(body.get(key), str):
+                return ": " + body[key][:200]
+    return ""
 
 
 def json_body(system: str, response: httpx.Response) -> Any:
@@ -254,6 +284,12 @@ def json_body(system: str, response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         raise Unavailable(system, "answer is not JSON; the gateway may be failing") from None
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client (building one costs ~80 ms)."""
+    return httpx.create_ssl_context()
 
 
 async def _quietly(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:

@@ -15,13 +15,21 @@ Inspection and control:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from connectors.simulator import douyin, erp, h5, sf, wecom, youzan
 from connectors.simulator.common import answer, json_of
-from connectors.simulator.state import FAULT_MODES, SYSTEMS, SimOptions, SimState, build_state
+from connectors.simulator.state import (
+    DELAY_KEY,
+    FAULT_MODES,
+    SYSTEMS,
+    SimOptions,
+    SimState,
+    build_state,
+)
 
 RENDERERS = {"youzan": youzan.render, "douyin": douyin.render, "h5": h5.render}
 
@@ -32,14 +40,39 @@ def create_app(
     credentials: dict[str, dict[str, str]] | None = None,
     options: SimOptions | None = None,
 ) -> FastAPI:
-    """A FastAPI app playing every system of `scenario`; `app.state.sim` is its memory."""
+    """A FastAPI app playing every system of `scenario`; `app.state.sim` is its memory.
+
+    `credentials` override the defaults (`state.DEFAULT_CREDENTIALS`) per system.
+    """
     state = build_state(scenario, credentials, options, RENDERERS)
     app = FastAPI(title="orderhub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
+    app.add_middleware(DelayAnswers)
     for platform in (youzan, douyin, h5, erp, sf, wecom):
         platform.register(app, state)
     _register_control(app, state)
     return app
+
+
+class DelayAnswers:
+    """ASGI middleware holding back an answer whose request carries a timeout fault."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def delayed_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                delay = (scope.get("state") or {}).get(DELAY_KEY)
+                if delay:
+                    await asyncio.sleep(delay)
+            await send(message)
+
+        await self.app(scope, receive, delayed_send)
 
 
 def _register_control(app: FastAPI, state: SimState) -> None:

@@ -69,7 +69,7 @@ def register(app: FastAPI, state: SimState) -> None:
     """Mount the Douyin open-API paths on `app`."""
 
     async def gate(request: Request, method: str) -> tuple[Response | None, dict]:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             limited = error(40100, "调用频率超限", "isv.frequency-limit", "too many calls")
             return fault_answer(mode, lambda: limited), {}
@@ -101,8 +101,9 @@ def register(app: FastAPI, state: SimState) -> None:
             return error(40004, "参数错误", "isv.parameter-invalid:size", "size must be 1..100")
         start = int(p.get("update_time_start", 0))
         end = int(p.get("update_time_end", 0))
-        if end <= start or end - start > state.options.max_window_s:
-            return error(40004, "参数错误", "isv.parameter-invalid:update_time", "window > 1 day")
+        if end < start or end - start > state.options.max_window_s:
+            msg = "update_time_end must be within 1 day after update_time_start"
+            return error(40004, "参数错误", "isv.parameter-invalid:update_time", msg)
         store = state.channels[SYSTEM]
         lo, hi = store.window(start, end)
         first = lo + page * size

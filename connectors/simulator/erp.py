@@ -23,7 +23,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(LOGIN_PATH)
     async def validate_user(request: Request) -> Response:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
         body = await json_of(request) or {}
@@ -42,7 +42,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(QUERY_PATH)
     async def execute_bill_query(request: Request) -> Response:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
         if request.cookies.get(SESSION_COOKIE) not in state.sessions:

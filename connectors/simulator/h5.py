@@ -28,7 +28,7 @@ def register(app: FastAPI, state: SimState) -> None:
     """Mount the H5 mall's API paths on `app`."""
 
     async def gate(request: Request) -> Response | None:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: answer({"error": "rate_limited"}, status=429))
         expected = "Bearer " + state.credentials[SYSTEM]["api_key"]

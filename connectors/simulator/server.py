@@ -35,22 +35,27 @@ class SimulatorHandle:
         self.base_url = base_url
         self.systems = settings_for(base_url)
         self._stopper = stopper
+        self._client = httpx.Client(base_url=base_url, timeout=5, verify=False)
 
     def stats(self) -> dict[str, Any]:
-        return httpx.get(self.base_url + "/_sim/stats", timeout=5).json()
+        """`GET /_sim/stats`: waybills, create calls, duplicates, uploads, bot messages."""
+        return self._client.get("/_sim/stats").json()
 
     def log(self, kind: str) -> list[dict]:
-        return httpx.get(self.base_url + "/_sim/log", params={"kind": kind}, timeout=5).json()
+        """`GET /_sim/log?kind=waybills|uploads|messages`."""
+        return self._client.get("/_sim/log", params={"kind": kind}).json()
 
     def reset(self) -> None:
-        httpx.post(self.base_url + "/_sim/reset", timeout=5).raise_for_status()
+        self._client.post("/_sim/reset").raise_for_status()
 
     def fault(self, system: str, mode: str, count: int = 1) -> None:
+        """Make the next `count` calls of `system` fail with `mode`."""
         body = {"system": system, "mode": mode, "count": count}
-        httpx.post(self.base_url + "/_sim/faults", json=body, timeout=5).raise_for_status()
+        self._client.post("/_sim/faults", json=body).raise_for_status()
 
     def stop(self) -> None:
         if self._stopper is not None:
+            self._client.close()
             self._stopper()
             self._stopper = None
 

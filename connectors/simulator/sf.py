@@ -28,7 +28,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(SERVICE_PATH)
     async def service(request: Request) -> Response:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: gateway("A1005", "流量受控"))
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import time
 from collections import defaultdict, deque
@@ -15,6 +14,7 @@ CST = timezone(timedelta(hours=8))
 SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "wecom")
 CHANNELS = ("youzan", "douyin", "h5")
 FAULT_MODES = ("error", "timeout", "rate_limit", "down")
+DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
     "youzan": {"access_token": "sim-youzan-token"},
@@ -43,7 +43,7 @@ class SimOptions:
     ``"first_waybill"`` (success with the first waybill again). `sf_rate_limit_per_s`: SF's
     test-environment limit (A1005) when set, e.g. 30. `wecom_per_minute`: messages per
     minute per bot key (errcode 45009). `timeout_sleep_s`: how long a ``timeout`` fault
-    sleeps before answering (set it past the client's timeout).
+    holds back the answer (the call still lands); set it past the client's timeout.
     """
 
     sf_duplicate: str = "error_8016"
@@ -150,11 +150,12 @@ class SimState:
     def add_fault(self, system: str, mode: str, count: int) -> None:
         self.faults[system] = [mode, count]
 
-    async def take_fault(self, system: str) -> str | None:
+    def take_fault(self, system: str, request: Any) -> str | None:
         """Count one call of `system`; return the fault mode to play, if any.
 
-        A ``timeout`` fault sleeps `timeout_sleep_s` and then lets the call land (the
-        client has given up by then, as with a real slow gateway).
+        A ``timeout`` fault is not returned: the call is processed (it lands) and its
+        answer is held back `timeout_sleep_s` (see `DelayAnswers`), as when a slow gateway
+        loses the reply.
         """
         self.counters["req_" + system] += 1
         fault = self.faults.get(system)
@@ -166,7 +167,7 @@ class SimState:
         else:
             fault[1] = count - 1
         if mode == "timeout":
-            await asyncio.sleep(self.options.timeout_sleep_s)
+            request.scope.setdefault("state", {})[DELAY_KEY] = self.options.timeout_sleep_s
             return None
         return mode
 

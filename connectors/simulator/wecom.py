@@ -16,7 +16,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(SEND_PATH)
     async def send(request: Request) -> Response:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: reply(45009, "api freq out of limit"))
         key = request.query_params.get("key", "")

@@ -59,7 +59,7 @@ def register(app: FastAPI, state: SimState) -> None:
     """Mount the Youzan gateway paths on `app`."""
 
     async def gate(request: Request) -> Response | None:
-        mode = await state.take_fault(SYSTEM)
+        mode = state.take_fault(SYSTEM, request)
         if mode:
             return fault_answer(mode, lambda: gw_error(4204, "api invoke frequency exceeded"))
         token = request.query_params.get("access_token")

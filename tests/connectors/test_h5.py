@@ -1,0 +1,78 @@
+"""H5 mall connector against the simulated H5 REST API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from connectors.h5 import ORDERS_PATH, H5Connector, webhook_signature
+from engine.errors import Rejected
+from tests.connectors.conftest import assert_round_trip, day_windows, pull_all, window_of
+
+CHANNEL = "h5"
+
+
+async def test_round_trip_of_every_order(hub, scenario):
+    await assert_round_trip(hub, scenario, CHANNEL)
+
+
+@pytest.mark.parametrize("count", [0, 1, 99, 100, 101, 200])
+async def test_cursor_paging_boundaries(hub, scenario, count):
+    start, end, ids = window_of(scenario, CHANNEL, count)
+    pages = [page async for page in hub.channels[CHANNEL].pull(start, end)]
+    got = [order["order_id"] for page in pages for order, _ in page]
+    assert got == sorted(got, key=lambda oid: got.index(oid))  # no repeats reordered
+    assert sorted(got) == sorted(ids)
+    assert len(pages) == -(-count // 100)
+
+
+async def test_window_longer_than_a_day_is_refused(hub, scenario):
+    start, _ = day_windows(scenario)[0]
+    with pytest.raises(Rejected) as err:
+        await pull_all(hub.channels[CHANNEL], [(start, start + timedelta(hours=25))])
+    assert "window_too_long" in str(err.value)
+
+
+async def test_bad_api_key_is_rejected_without_leaking(systems, scenario):
+    connector = H5Connector({**systems[CHANNEL], "api_key": "leaky-key-42"})
+    try:
+        with pytest.raises(Rejected) as err:
+            await pull_all(connector, day_windows(scenario, 1))
+    finally:
+        await connector.aclose()
+    assert err.value.code == "401"
+    assert "leaky-key-42" not in str(err.value)
+
+
+@pytest.mark.parametrize(("limit", "status"), [("100", 200), ("101", 400), ("0", 400)])
+def test_limit_is_at_most_100(sim, scenario, limit, status):
+    headers = {"Authorization": "Bearer " + sim.systems[CHANNEL]["api_key"]}
+    params = {"updated_after": scenario["window"]["start"], "limit": limit}
+    assert httpx.get(sim.base_url + ORDERS_PATH, params=params, headers=headers).status_code == (
+        status
+    )
+
+
+async def test_upload_ships_the_order_and_repeat_is_harmless(hub, sim, scenario):
+    order = scenario["channels"][CHANNEL][0]
+    for _ in range(2):
+        await hub.channels[CHANNEL].upload_tracking(order["order_id"], "SF", "SF1000000000002")
+    assert sim.stats()["uploaded_orders"] == 1
+    pulled = await pull_all(hub.channels[CHANNEL], day_windows(scenario))
+    assert order["order_id"] not in {o["order_id"] for o, _ in pulled}
+
+
+async def test_upload_for_unknown_order_is_rejected(hub):
+    with pytest.raises(Rejected) as err:
+        await hub.channels[CHANNEL].upload_tracking("H5-NOPE", "SF", "SF1000000000003")
+    assert err.value.code == "404"
+
+
+def test_webhook_signature_is_verified(systems):
+    connector = H5Connector(systems[CHANNEL])
+    body = b'{"order_id": "H1"}'
+    good = webhook_signature(systems[CHANNEL]["webhook_secret"], body)
+    assert connector.verify_webhook(body, good)
+    assert not connector.verify_webhook(body + b" ", good)
