@@ -1,32 +1,89 @@
 """What a step may touch: `StepContext` (per run and node) and its store façade `NodeStore`.
 
-Nodes never see a session or a table: they call the façade, whose writes ride in the run's
-current unit of work and are committed by the runner with the step that made them. Before
-an external call a node calls `begin_effect`, which commits, so no transaction is ever held
-across an await.
+Nodes never see a connection or a table: they call the façade, whose writes go through the
+process's `Writer` and become durable with the run's next commit. Before an external call a
+node awaits `begin_effect`, which makes the run's work so far and the effect's STARTED mark
+durable, so a crash during the call is reconciled on resume instead of repeated.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
 
+from engine.order import Order
 from engine.store import orders as order_store
 from engine.store import stock as stock_store
-from engine.store.models import Effect, OrderRow, RunRow, Waybill, utcnow
+from engine.store.models import Effect, Waybill, utcnow
+from engine.store.runs import save_run
+from engine.store.writer import Writer
 
 if TYPE_CHECKING:
     from engine.runner import RunEnv
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 #: SF Express limits its idempotency key (orderId) to 64 characters
 MAX_EFFECT_KEY = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_effects = Effect.__table__
+_waybills = Waybill.__table__
+_EFFECT = select(_effects).where(_effects.c.key == bindparam("key"))
+_SUCCEEDED = (
+    update(_effects)
+    .where(_effects.c.key == bindparam("key"))
+    .values(status="succeeded", result=bindparam("result"), finished_at=bindparam("now"))
+)
+_UPLOADED = (
+    update(_waybills)
+    .where(_waybills.c.effect_key == bindparam("key"), _waybills.c.uploaded_at.is_(None))
+    .values(uploaded_at=bindparam("now"))
+)
+
+
+@dataclass
+class LiveRun:
+    """A run being advanced: its row and its order's row as dicts, and steps not yet saved."""
+
+    run: dict[str, Any]
+    row: dict[str, Any]
+    order: Order
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.run["id"]
+
+    @property
+    def done(self) -> bool:
+        return self.run["status"] in ("completed", "failed")
+
+    saved: tuple[Any, ...] = ()
+
+    def save(self, writer: Writer) -> None:
+        """Write the run's progress and queue its new step records (nothing when unchanged)."""
+        now = self._snapshot()
+        if now == self.saved and not self.steps:
+            return
+        save_run(writer, self.run, self.row)
+        self.saved = now
+        if self.steps:
+            writer.add_steps(self.steps)
+            self.steps = []
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        run, row = self.run, self.row
+        return (
+            run["status"],
+            run["position"],
+            len(run["state"]),
+            row["status"],
+            row["reason"],
+            row["warehouse"],
+        )
 
 
 @dataclass
@@ -39,88 +96,89 @@ class EffectRecord:
 class NodeStore:
     """The store as one run of one order sees it."""
 
-    def __init__(self, session: Session, run: RunRow, order: OrderRow) -> None:
-        self._session = session
-        self._run = run
-        self._order = order
+    def __init__(self, env: RunEnv, live: LiveRun) -> None:
+        self._env = env
+        self._w = env.writer
+        self._live = live
         self.wrote = False
 
     # -- reads
     def catalogue(self) -> frozenset[str]:
-        return stock_store.catalogue_skus(self._session)
+        return self._env.catalogue()
 
     def find_earlier(self, scope: str, key: str, window: timedelta) -> str | None:
         """Ref of the latest eligible order with `key` created within `window` before this one."""
-        row = order_store.find_earlier(self._session, scope, key, self._order, window)
-        return f"{row.channel}:{row.order_id}" if row else None
+        found = order_store.find_earlier(self._w, scope, key, self._live.row, window)
+        return f"{found[0]}:{found[1]}" if found else None
 
     def warehouse(self) -> str | None:
-        return self._order.warehouse
+        return self._live.row["warehouse"]
 
     def effect(self, key: str) -> EffectRecord | None:
-        row = self._session.get(Effect, key)
+        row = self._w.execute(_EFFECT, {"key": key}).first()
         return EffectRecord(row.key, row.status, row.result) if row else None
 
-    # -- writes (committed with the step)
+    # -- writes (durable with the run's next commit)
     def assign_warehouse(self, code: str) -> None:
-        self._order.warehouse = code
-        self.wrote = True
+        self._live.row["warehouse"] = code
 
     def reserve(self, warehouse: str, lines: dict[str, int]) -> dict[str, int] | None:
         self.wrote = True
-        return stock_store.reserve(self._session, self._order.id, warehouse, lines, self._run.id)
+        return stock_store.reserve(self._w, self._live.row["id"], warehouse, lines, self._live.id)
 
     def raise_alert(self, kind: str, subject: str, message: str) -> bool:
         """Raise an alert once per (kind, subject) and queue its notification; True if new."""
         self.wrote = True
-        new = stock_store.raise_alert(self._session, kind, subject, message, self._run.id)
+        new = stock_store.raise_alert(self._w, kind, subject, message, self._live.id)
         if new:
-            stock_store.add_outbox(self._session, "wecom", {"kind": kind, "text": message})
+            stock_store.add_outbox(self._w, "wecom", {"kind": kind, "text": message})
         return new
 
     def enqueue(self, queue: str, reason: str, detail: dict[str, Any] | None = None) -> None:
         self.wrote = True
         stock_store.enqueue(
-            self._session, queue, self._order.id, self._run.id, reason, detail or {}
+            self._w, queue, self._live.row["id"], self._live.id, reason, detail or {}
         )
 
     def notify(self, text: str, target: str = "wecom") -> None:
         """Queue a message; it is sent after the step commits (outbox)."""
         self.wrote = True
-        stock_store.add_outbox(self._session, target, {"kind": "message", "text": text})
+        stock_store.add_outbox(self._w, target, {"kind": "message", "text": text})
 
     def record_waybill(self, key: str, carrier: str, waybill_no: str) -> None:
-        if self._session.query(Waybill).filter_by(effect_key=key).first() is None:
-            self._session.add(
-                Waybill(
-                    effect_key=key, order_pk=self._order.id, carrier=carrier, waybill_no=waybill_no
-                )
-            )
+        self.wrote = True
+        stock_store.insert_ignore(
+            self._w,
+            Waybill,
+            {
+                "effect_key": key,
+                "order_pk": self._live.row["id"],
+                "carrier": carrier,
+                "waybill_no": waybill_no,
+                "created_at": utcnow(),
+            },
+        )
 
     def mark_uploaded(self, key: str) -> None:
-        row = self._session.query(Waybill).filter_by(effect_key=key).first()
-        if row is not None and row.uploaded_at is None:
-            row.uploaded_at = utcnow()
+        self.wrote = True
+        self._w.execute(_UPLOADED, {"key": key, "now": utcnow()})
 
 
 class RunStepContext:
     """The `StepContext` the runner hands a node."""
 
-    def __init__(
-        self, env: RunEnv, session: Session, run: RunRow, order: OrderRow, node_id: str
-    ) -> None:
+    def __init__(self, env: RunEnv, live: LiveRun, node_id: str) -> None:
         self._env = env
-        self._session = session
-        self.run_id = run.id
+        self._live = live
+        self.run_id = live.id
         self.node_id = node_id
         self.workflow_id = env.workflow.id
         self.version = env.version
         self.params = env.workflow.values
-        self.state = run.state
+        self.state = live.run["state"]
         self.dry_run = env.dry_run
         self.connectors = env.connectors
-        self.store = NodeStore(session, run, order)
-        self._order_ref = f"{order.channel}:{order.order_id}"
+        self.store = NodeStore(env, live)
 
     def now(self) -> datetime:
         return self._env.clock()
@@ -134,26 +192,43 @@ class RunStepContext:
 
     def effect_key(self, *parts: str) -> str:
         """A key for an external effect, from workflow, order and node (never the attempt)."""
-        key = _UNSAFE.sub("-", "-".join([self.workflow_id, self._order_ref, self.node_id, *parts]))
+        ref = f"{self._live.row['channel']}:{self._live.row['order_id']}"
+        key = _UNSAFE.sub("-", "-".join([self.workflow_id, ref, self.node_id, *parts]))
         if len(key) <= MAX_EFFECT_KEY:
             return key
         return "OH" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
-    def begin_effect(self, key: str, kind: str) -> None:
-        """Commit the run's work so far and the effect as STARTED, before the external call."""
-        row = self._session.get(Effect, key)
-        if row is None:
-            self._session.add(Effect(key=key, kind=kind, status="started", run_id=self.run_id))
-        self._session.commit()
+    async def begin_effect(self, key: str, kind: str) -> EffectRecord | None:
+        """Mark the effect STARTED and make the run's work so far durable, before the call.
+
+        Returns what an earlier attempt left (STARTED: reconcile before calling again;
+        SUCCEEDED: its result), or None when this is the first attempt.
+        """
+        writer = self._env.writer
+        new = stock_store.insert_ignore(
+            writer,
+            Effect,
+            {
+                "key": key,
+                "kind": kind,
+                "status": "started",
+                "result": {},
+                "run_id": self.run_id,
+                "started_at": utcnow(),
+            },
+        )
+        prior = None if new else self.store.effect(key)
+        if prior is not None and prior.status == "succeeded":
+            return prior
+        self._live.save(writer)
+        await writer.durable()
+        return prior
 
     def end_effect(self, key: str, result: dict[str, Any]) -> None:
-        """Commit the effect as SUCCEEDED with its result (with whatever the node wrote)."""
-        row = self._session.get(Effect, key)
-        if row is None:
-            row = Effect(key=key, kind="", status="started", run_id=self.run_id)
-            self._session.add(row)
-        row.status, row.result, row.finished_at = "succeeded", result, utcnow()
-        self._session.commit()
-
-
-Clock = Callable[[], datetime]
+        """Mark the effect SUCCEEDED with its result (durable with the run's next commit)."""
+        self.store.wrote = True
+        self._env.writer.execute(
+            update(_effects)
+            .where(_effects.c.key == key)
+            .values(status="succeeded", result=result, finished_at=utcnow())
+        )

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-
 from engine.order import Order
 from engine.runner import RunEnv
 from engine.store import orders as order_store
 from engine.store import stock as stock_store
-from engine.store.models import OrderRow, RunRow
+from engine.store.models import utc
+from engine.store.runs import start_runs
 
 log = logging.getLogger("orderhub.ingest")
 
@@ -55,12 +53,14 @@ class PrepareContext:
         return self.env.clock()
 
     def sync_catalogue(self, rows: list[dict[str, Any]]) -> int:
-        with self.env.store.session() as session, session.begin():
-            return stock_store.sync_catalogue(session, rows)
+        with self.env.store.engine.begin() as conn:
+            written = stock_store.sync_catalogue(conn, rows)
+        self.env.forget_catalogue()
+        return written
 
     def sync_inventory(self, rows: list[dict[str, Any]]) -> int:
-        with self.env.store.session() as session, session.begin():
-            return stock_store.sync_inventory(session, rows)
+        with self.env.store.engine.begin() as conn:
+            return stock_store.sync_inventory(conn, rows)
 
     def warn(self, message: str) -> None:
         log.warning(message)
@@ -86,8 +86,8 @@ class SourceContext:
         return f"{self.env.workflow.id}/{self.node_id}/{part}"
 
     def cursor(self, part: str) -> datetime | None:
-        with self.env.store.session() as session:
-            return order_store.get_cursor(session, self.cursor_name(part))
+        with self.env.store.engine.connect() as conn:
+            return order_store.get_cursor(conn, self.cursor_name(part))
 
 
 @dataclass(frozen=True)
@@ -105,20 +105,21 @@ async def ingest(
     for node in env.nodes.values():
         if hasattr(node, "prepare"):
             await node.prepare(PrepareContext(env, result))
+    env.writer.commit()  # nothing of ours may hold the database while a page is stored
     source = env.nodes[env.workflow.source]
     ctx = SourceContext(env, env.workflow.source, since, until)
     indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
-    with env.store.session() as session:
-        index_ctx = IndexContext(stock_store.catalogue_skus(session))
+    index_ctx = IndexContext(env.catalogue())
+    env.writer.commit()
     async for batch in source.pull(ctx):
-        with env.store.session() as session, session.begin():
-            _store_batch(env, session, batch, indexers, index_ctx, result)
+        with env.store.engine.begin() as conn:
+            _store_batch(env, conn, batch, indexers, index_ctx, result)
     return result
 
 
 def _store_batch(
     env: RunEnv,
-    session: Session,
+    conn: Any,
     batch: Batch,
     indexers: list[Any],
     index_ctx: IndexContext,
@@ -126,48 +127,23 @@ def _store_batch(
 ) -> None:
     orders = [(Order.model_validate(canonical), raw) for canonical, raw in batch.items]
     result.pulled += len(orders)
-    by_ref = {order.ref: order for order, _ in orders}
-    for row, changed in order_store.upsert_orders(session, orders):
-        if not changed:
-            continue
-        order = by_ref[f"{row.channel}:{row.order_id}"]
-        for node in indexers:
-            for scope, key, eligible in node.index(order, index_ctx):
-                order_store.save_key(session, row, scope, key, eligible=eligible)
-        result.changed += 1
-        result.runs.append(_start_run(env, session, row))
-    order_store.set_cursor(session, batch.cursor, batch.position)
-
-
-def _start_run(env: RunEnv, session: Session, row: OrderRow) -> int:
-    existing = (
-        session.query(RunRow)
-        .filter_by(
-            order_pk=row.id,
-            workflow_id=env.workflow.id,
-            version=env.version,
-            order_hash=row.content_hash,
-        )
-        .first()
+    changed = [s for s in order_store.upsert_orders(conn, orders) if s.changed]
+    keys = [
+        {
+            "order_pk": s.id,
+            "scope": scope,
+            "key": key,
+            "eligible": eligible,
+            "created_at": utc(s.order.created_at),
+        }
+        for s in changed
+        for node in indexers
+        for scope, key, eligible in node.index(s.order, index_ctx)
+    ]
+    order_store.save_keys(conn, keys)
+    wf = env.workflow
+    result.runs += start_runs(
+        conn, wf.id, env.version, env.draft, wf.start, [(s.id, s.content_hash) for s in changed]
     )
-    if existing is not None:
-        return existing.id
-    session.execute(
-        update(RunRow)
-        .where(RunRow.order_pk == row.id, RunRow.status == "pending")
-        .values(status="superseded")
-    )
-    run = RunRow(
-        order_pk=row.id,
-        order_hash=row.content_hash,
-        workflow_id=env.workflow.id,
-        version=env.version,
-        draft=env.draft,
-        status="pending",
-        position=env.workflow.start,
-        state={},
-    )
-    session.add(run)
-    session.flush()
-    row.status = "pending"
-    return run.id
+    result.changed += len(changed)
+    order_store.set_cursor(conn, batch.cursor, batch.position)

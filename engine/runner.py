@@ -1,9 +1,10 @@
 """The runner: advances one run (one order through one workflow version) node by node.
 
-`advance` executes the node at the run's position and records the step; `finish` calls it
-until the run ends. Pure steps ride in the transaction of the next step that writes; a step
-with an external effect commits before its call (`begin_effect`) and after it, so a run
-stopped half way resumes from its last committed position without repeating an effect.
+`advance` executes the node at the run's position and records its step; `finish` calls it
+until the run ends. Step records and the run's position are written through the process's
+`Writer`: pure steps ride in the next commit, a step with an external effect makes the run
+durable before its call (`begin_effect`), and a run is durable when it ends. A run stopped
+half way resumes from its last durable position without repeating an effect.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from engine import registry
-from engine.context import RunStepContext
+from engine.context import LiveRun, RunStepContext
 from engine.errors import ConnectorError
 from engine.node import Outcome
 from engine.order import Order
 from engine.store import Store
-from engine.store.models import OrderRow, RunRow, StepRow, utcnow
+from engine.store import stock as stock_store
+from engine.store.models import utcnow
+from engine.store.runs import load_run
+from engine.store.writer import Writer
 from engine.workflow import NodeSpec, Workflow
 
 
@@ -38,7 +40,7 @@ def build_nodes(workflow: Workflow) -> dict[str, Any]:
 
 @dataclass
 class RunEnv:
-    """What every run of one workflow version shares."""
+    """What every run of one workflow version in this process shares."""
 
     workflow: Workflow
     store: Store
@@ -48,25 +50,25 @@ class RunEnv:
     dry_run: bool = False
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     nodes: dict[str, Any] = field(default_factory=dict)
+    writer: Writer | None = None
+    _catalogue: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         self.version = self.version or self.workflow.content_hash
         self.nodes = self.nodes or build_nodes(self.workflow)
+        self.writer = self.writer or Writer(self.store)
 
+    def catalogue(self) -> frozenset[str]:
+        """The ERP catalogue's SKUs, read once (ingest refreshes it with `forget_catalogue`)."""
+        if self._catalogue is None:
+            self._catalogue = stock_store.catalogue_skus(self.writer)
+        return self._catalogue
 
-@dataclass
-class LiveRun:
-    """A run being advanced: its rows, its order and the session of its unit of work."""
+    def forget_catalogue(self) -> None:
+        self._catalogue = None
 
-    session: Session
-    run: RunRow
-    row: OrderRow
-    order: Order
-    seq: int = 0
-
-    @property
-    def done(self) -> bool:
-        return self.run.status in ("completed", "failed")
+    def close(self) -> None:
+        self.writer.close()
 
 
 class Runner:
@@ -78,29 +80,24 @@ class Runner:
     async def finish(self, run_id: int) -> str | None:
         """Advance a run until it ends; returns the order's outcome."""
         live = self.open(run_id)
-        try:
-            while await self.advance(live):
-                pass
-            return live.run.outcome
-        finally:
-            live.session.close()
+        while await self.advance(live):
+            pass
+        live.save(self.env.writer)
+        await self.env.writer.durable()
+        return live.run["outcome"]
 
     def open(self, run_id: int) -> LiveRun:
-        session = self.env.store.session()
-        run = session.get(RunRow, run_id)
-        row = session.get(OrderRow, run.order_pk)
-        order = Order.model_validate(row.canonical)
-        seq = len(run.state)
-        if run.status == "pending":
-            run.status, run.started_at = "running", utcnow()
-        return LiveRun(session, run, row, order, seq)
+        run, row = load_run(self.env.writer, run_id)
+        if run["status"] in ("pending", "running"):
+            run["status"], run["started_at"] = "running", run["started_at"] or utcnow()
+        return LiveRun(run, row, Order.model_validate(row["canonical"]))
 
     async def advance(self, live: LiveRun) -> bool:
         """Execute the node at the run's position and record its step; False once it ended."""
-        if live.done or live.run.position is None:
+        if live.done or live.run["position"] is None:
             return False
-        spec = self.env.workflow.nodes[live.run.position]
-        ctx = RunStepContext(self.env, live.session, live.run, live.row, spec.id)
+        spec = self.env.workflow.nodes[live.run["position"]]
+        ctx = RunStepContext(self.env, live, spec.id)
         started, t0 = utcnow(), time.perf_counter()
         try:
             outcome = await self.env.nodes[spec.id].run(live.order, ctx)
@@ -112,8 +109,6 @@ class Runner:
         except Exception as exc:  # a bug in a node: the run stops, resumable, with the trace
             return self._fail(live, spec, started, t0, exc)
         self._record(live, spec, outcome, target, started, t0)
-        if target is None or ctx.store.wrote or self.env.nodes[spec.id].side_effects:
-            live.session.commit()
         return target is not None
 
     def _record(
@@ -125,52 +120,57 @@ class Runner:
         started: datetime,
         t0: float,
     ) -> None:
-        live.seq += 1
-        live.session.add(
-            StepRow(
-                run_id=live.run.id,
-                node_id=spec.id,
-                node_type=spec.type,
-                seq=live.seq,
-                status="succeeded",
-                outcome=outcome.name,
-                detail=outcome.detail,
-                started_at=started,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-            )
-        )
-        run, row = live.run, live.row
         detail = {**outcome.detail, "outcome": outcome.name}
+        run, row = live.run, live.row
         if outcome.reason is not None:
-            row.reason = detail["reason"] = outcome.reason
-        run.state = {**run.state, spec.id: detail}
+            row["reason"] = detail["reason"] = outcome.reason
         if outcome.status is not None:
-            row.status = outcome.status
-        run.position = target
+            row["status"] = outcome.status
+        live.steps.append(
+            {
+                "run_id": live.id,
+                "node_id": spec.id,
+                "node_type": spec.type,
+                "seq": len(run["state"]) + 1,
+                "status": "succeeded",
+                "outcome": outcome.name,
+                "detail": outcome.detail,
+                "error": None,
+                "started_at": started,
+                "duration_ms": (time.perf_counter() - t0) * 1000,
+            }
+        )
+        run["state"] = {**run["state"], spec.id: detail}
+        run["position"] = target
         if target is None:
-            run.status, run.outcome, run.finished_at = "completed", row.status, utcnow()
+            run["status"], run["outcome"], run["finished_at"] = "completed", row["status"], utcnow()
 
     def _fail(
         self, live: LiveRun, spec: NodeSpec, started: datetime, t0: float, exc: Exception
     ) -> bool:
-        live.session.rollback()
         error = "".join(traceback.format_exception_only(exc)).strip()
         if not isinstance(exc, ConnectorError):
             error += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
         run, row = live.run, live.row
-        run.status, run.error, run.finished_at, run.outcome = "failed", error, utcnow(), "failed"
-        row.status, row.reason = "failed", error.splitlines()[0][:255]
-        live.session.add(
-            StepRow(
-                run_id=run.id,
-                node_id=spec.id,
-                node_type=spec.type,
-                seq=live.seq + 1,
-                status="failed",
-                error=error,
-                started_at=started,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-            )
+        run["status"], run["error"], run["finished_at"], run["outcome"] = (
+            "failed",
+            error,
+            utcnow(),
+            "failed",
         )
-        live.session.commit()
+        row["status"], row["reason"] = "failed", error.splitlines()[0]
+        live.steps.append(
+            {
+                "run_id": live.id,
+                "node_id": spec.id,
+                "node_type": spec.type,
+                "seq": len(run["state"]) + 1,
+                "status": "failed",
+                "outcome": None,
+                "detail": {},
+                "error": error,
+                "started_at": started,
+                "duration_ms": (time.perf_counter() - t0) * 1000,
+            }
+        )
         return False

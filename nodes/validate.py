@@ -30,11 +30,9 @@ class Validate:
     def __init__(self, params: Params, node_id: str) -> None:
         self.params = params
         self.node_id = node_id
-        self._catalogue: frozenset[str] | None = None
 
     async def prepare(self, ctx: PrepareContext) -> None:
         """Refresh the catalogue from the ERP; when the ERP is down, go on from the cache."""
-        self._catalogue = None
         if not self.params.sync_catalogue or ctx.dry_run:
             return
         try:
@@ -43,9 +41,7 @@ class Validate:
             ctx.warn(f"{self.node_id}: ERP catalogue not refreshed ({exc}); using the cached one")
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
-        if self._catalogue is None:
-            self._catalogue = ctx.store.catalogue()
-        problems = order_problems(order, self._catalogue, self.params.checks)
+        problems = order_problems(order, ctx.store.catalogue(), self.params.checks)
         if problems:
             return Outcome("invalid", {"problems": problems}, reason=problems[0])
         return Outcome("valid")

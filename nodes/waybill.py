@@ -47,14 +47,13 @@ class Waybill:
         return Outcome("done", {"waybill_no": waybill_no}, status="shipped")
 
     async def _create(self, order: Order, ctx: RunStepContext, key: str) -> str:
-        done = ctx.store.effect(key)
-        if done is not None and done.status == "succeeded":
-            return done.result["waybill_no"]
+        prior = await ctx.begin_effect(key, "waybill")
+        if prior is not None and prior.status == "succeeded":
+            return prior.result["waybill_no"]
         sf = ctx.connectors.sf
-        # started before but not known to have finished: ask SF by the key first
-        waybill_no = await sf.search_order(key) if done is not None else None
+        # an earlier attempt started but is not known to have finished: ask SF by the key
+        waybill_no = await sf.search_order(key) if prior is not None else None
         if waybill_no is None:
-            ctx.begin_effect(key, "waybill")
             warehouse = ctx.fact("warehouse") or ctx.store.warehouse() or ""
             sender = self.params.senders.get(warehouse, Contact()).model_dump()
             waybill_no = await sf.create_order(key, order.as_data(), sender)
@@ -64,10 +63,9 @@ class Waybill:
 
     async def _upload(self, order: Order, ctx: RunStepContext, key: str, waybill_no: str) -> None:
         upload_key = ctx.effect_key("upload")
-        done = ctx.store.effect(upload_key)
-        if done is not None and done.status == "succeeded":
+        prior = await ctx.begin_effect(upload_key, "upload")
+        if prior is not None and prior.status == "succeeded":
             return
-        ctx.begin_effect(upload_key, "upload")
         channel = ctx.connectors.channels[order.channel]
         await channel.upload_tracking(order.order_id, "SF", waybill_no)
         ctx.store.mark_uploaded(key)

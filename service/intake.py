@@ -75,6 +75,7 @@ async def run_intake(
     started = time.perf_counter()
     summary = IntakeSummary()
     connectors = build_connectors(systems)
+    env = None
     try:
         env = RunEnv(workflow, store, connectors, draft=draft)
         pulled = await ingest(env, since=since, until=until)
@@ -89,8 +90,11 @@ async def run_intake(
                 progress("run", sum(summary.outcomes.values()), len(run_ids))
 
         await EmbeddedDispatcher(Runner(env), concurrency).run_all(run_ids, on_done=done)
+        env.writer.commit()
         summary.messages_sent = await drain_outbox(store, connectors)
     finally:
+        if env is not None:
+            env.close()
         await connectors.aclose()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1,20 +1,39 @@
-"""Orders in the store: upsert by (channel, order_id), lookup keys, cursors."""
+"""Orders in the store: upsert by (channel, order_id), lookup keys, cursors, runs to start.
+
+Every function takes a connection and leaves committing to the caller; ingest wraps one page
+of orders, their keys, their runs and the source's cursor in one transaction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
 
 from engine.order import Order
 from engine.store.models import Cursor, OrderKey, OrderRow, utc, utcnow
 
+_orders = OrderRow.__table__
+_keys = OrderKey.__table__
+_cursors = Cursor.__table__
+
 #: platform statuses that mean the same to the rules (we shipped it ourselves)
 _SAME_AS_PAID = {"shipped": "paid"}
+
+
+@dataclass
+class StoredOrder:
+    """What ingest needs of an upserted order: its id, key fields and whether it changed."""
+
+    id: int
+    order: Order
+    content_hash: str
+    changed: bool
 
 
 def content_hash(order: Order) -> str:
@@ -30,106 +49,149 @@ def content_hash(order: Order) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def upsert_orders(
-    session: Session, pulled: Iterable[tuple[Order, dict]]
-) -> list[tuple[OrderRow, bool]]:
-    """Insert new orders and update known ones; each row comes with `changed` (needs a run)."""
-    pulled = list(pulled)
-    if not pulled:
+def upsert_orders(conn: Any, pulled: Iterable[tuple[Order, dict]]) -> list[StoredOrder]:
+    """Insert new orders and update known ones (never with an older copy)."""
+    latest: dict[tuple[str, str], tuple[Order, dict]] = {}
+    for order, raw in pulled:
+        key = (order.channel, order.order_id)
+        if key not in latest or order.updated_at >= latest[key][0].updated_at:
+            latest[key] = (order, raw)
+    if not latest:
         return []
-    wanted = {(o.channel, o.order_id) for o, _ in pulled}
     existing = {
-        (row.channel, row.order_id): row
-        for row in session.scalars(
-            select(OrderRow).where(
-                or_(*(and_(OrderRow.channel == c, OrderRow.order_id == i) for c, i in wanted))
-            )
+        (r.channel, r.order_id): r
+        for r in conn.execute(
+            select(
+                _orders.c.id,
+                _orders.c.channel,
+                _orders.c.order_id,
+                _orders.c.updated_at,
+                _orders.c.content_hash,
+            ).where(tuple_(_orders.c.channel, _orders.c.order_id).in_(list(latest)))
         )
     }
-    result = []
-    for order, raw in pulled:
+    now = utcnow()
+    fresh, changed, stored = [], [], []
+    for key, (order, raw) in latest.items():
         digest = content_hash(order)
-        row = existing.get((order.channel, order.order_id))
+        row = existing.get(key)
+        values = _values(order, raw, digest, now)
         if row is None:
-            row = OrderRow(channel=order.channel, order_id=order.order_id, status="new")
-            session.add(row)
-            existing[(order.channel, order.order_id)] = row
-            changed = True
-        else:
-            if row.updated_at and utc(order.updated_at) < row.updated_at:
-                result.append((row, False))  # an older copy of what we have (overlapping pull)
-                continue
-            changed = row.content_hash != digest
-        row.created_at = utc(order.created_at)
-        row.paid_at = utc(order.paid_at)
-        row.updated_at = utc(order.updated_at)
-        row.platform_status = order.status
-        row.content_hash = digest
-        row.canonical = order.as_data()
-        row.raw = raw
-        row.pulled_at = utcnow()
-        result.append((row, changed))
-    session.flush()
-    return result
+            fresh.append((order, digest, values))
+        elif utc(order.updated_at) >= row.updated_at:
+            changed.append({**values, "b_id": row.id})
+            stored.append(StoredOrder(row.id, order, digest, row.content_hash != digest))
+    if fresh:
+        ids = (
+            conn.execute(
+                insert(_orders).returning(_orders.c.id, sort_by_parameter_order=True),
+                [
+                    {**values, "channel": o.channel, "order_id": o.order_id, "status": "new"}
+                    for o, _, values in fresh
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        stored.extend(StoredOrder(i, o, d, True) for i, (o, d, _) in zip(ids, fresh, strict=True))
+    if changed:
+        conn.execute(
+            update(_orders).where(_orders.c.id == bindparam("b_id")),
+            changed,
+        )
+    return stored
 
 
-def save_key(session: Session, order: OrderRow, scope: str, key: str, *, eligible: bool) -> None:
-    """Record (or replace) an order's lookup key in `scope`."""
-    session.execute(delete(OrderKey).where(OrderKey.order_pk == order.id, OrderKey.scope == scope))
-    session.add(
-        OrderKey(
-            order_pk=order.id,
-            scope=scope,
-            key=key,
-            created_at=order.created_at,
-            eligible=eligible,
+def save_keys(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Record (or replace) lookup keys: dicts of order_pk, scope, key, created_at, eligible."""
+    if not rows:
+        return
+    conn.execute(
+        delete(_keys).where(
+            tuple_(_keys.c.order_pk, _keys.c.scope).in_([(r["order_pk"], r["scope"]) for r in rows])
         )
     )
+    conn.execute(insert(_keys), rows)
 
 
 def find_earlier(
-    session: Session, scope: str, key: str, order: OrderRow, window: timedelta
-) -> OrderRow | None:
-    """The latest eligible order with the same key created at most `window` before `order`.
+    conn: Any, scope: str, key: str, order: dict[str, Any], window: timedelta
+) -> tuple[str, str] | None:
+    """(channel, order_id) of the latest eligible order with `key` at most `window` earlier.
 
-    Orders created in the same second are ordered by channel, then order id.
+    `order` holds the id, channel, order_id and created_at of the order asking; orders
+    created in the same second count as earlier when their (channel, order_id) sorts first.
     """
-    created = order.created_at
-    same_time_before = and_(
-        OrderKey.created_at == created,
+    created = order["created_at"]
+    row = conn.execute(
+        _FIND_EARLIER,
+        {
+            "scope": scope,
+            "key": key,
+            "me": order["id"],
+            "created": created,
+            "since": created - window,
+            "channel": order["channel"],
+            "order_id": order["order_id"],
+        },
+    ).first()
+    return (row.channel, row.order_id) if row else None
+
+
+_FIND_EARLIER = (
+    select(_orders.c.channel, _orders.c.order_id)
+    .join(_keys, _keys.c.order_pk == _orders.c.id)
+    .where(
+        _keys.c.scope == bindparam("scope"),
+        _keys.c.key == bindparam("key"),
+        _keys.c.eligible.is_(True),
+        _keys.c.order_pk != bindparam("me"),
         or_(
-            OrderRow.channel < order.channel,
-            and_(OrderRow.channel == order.channel, OrderRow.order_id < order.order_id),
+            and_(
+                _keys.c.created_at >= bindparam("since"), _keys.c.created_at < bindparam("created")
+            ),
+            and_(
+                _keys.c.created_at == bindparam("created"),
+                or_(
+                    _orders.c.channel < bindparam("channel"),
+                    and_(
+                        _orders.c.channel == bindparam("channel"),
+                        _orders.c.order_id < bindparam("order_id"),
+                    ),
+                ),
+            ),
         ),
     )
-    query = (
-        select(OrderRow)
-        .join(OrderKey, OrderKey.order_pk == OrderRow.id)
-        .where(
-            OrderKey.scope == scope,
-            OrderKey.key == key,
-            OrderKey.eligible.is_(True),
-            OrderKey.order_pk != order.id,
-            or_(
-                and_(OrderKey.created_at >= created - window, OrderKey.created_at < created),
-                same_time_before,
-            ),
+    .order_by(_keys.c.created_at.desc(), _orders.c.channel.desc(), _orders.c.order_id.desc())
+    .limit(1)
+)
+
+
+def get_cursor(conn: Any, source: str) -> datetime | None:
+    return conn.execute(select(_cursors.c.value).where(_cursors.c.source == source)).scalar()
+
+
+def set_cursor(conn: Any, source: str, value: datetime) -> None:
+    """Move a source's cursor forward (never back)."""
+    current = get_cursor(conn, source)
+    if current is None:
+        conn.execute(insert(_cursors).values(source=source, value=utc(value), updated_at=utcnow()))
+    elif utc(value) > current:
+        conn.execute(
+            update(_cursors)
+            .where(_cursors.c.source == source)
+            .values(value=utc(value), updated_at=utcnow())
         )
-        .order_by(OrderKey.created_at.desc(), OrderRow.channel.desc(), OrderRow.order_id.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
 
 
-def get_cursor(session: Session, source: str) -> datetime | None:
-    row = session.get(Cursor, source)
-    return row.value if row else None
-
-
-def set_cursor(session: Session, source: str, value: datetime) -> None:
-    row = session.get(Cursor, source)
-    if row is None:
-        session.add(Cursor(source=source, value=utc(value)))
-    elif utc(value) > row.value:
-        row.value = utc(value)
-        row.updated_at = utcnow()
+def _values(order: Order, raw: dict, digest: str, now: datetime) -> dict[str, Any]:
+    return {
+        "created_at": utc(order.created_at),
+        "paid_at": utc(order.paid_at),
+        "updated_at": utc(order.updated_at),
+        "platform_status": order.status,
+        "content_hash": digest,
+        "canonical": order.as_data(),
+        "raw": raw,
+        "pulled_at": now,
+    }

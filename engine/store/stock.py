@@ -2,16 +2,16 @@
 
 Availability is checked by one conditional UPDATE per line, so concurrent runs (threads,
 processes or machines) never reserve below zero; the ledger's unique (order, sku, warehouse,
-kind) makes a reservation happen once.
+kind) makes a reservation happen once. Every function takes a connection (or a session) and
+leaves committing to the caller.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from engine.store.models import (
     Alert,
@@ -23,82 +23,121 @@ from engine.store.models import (
     utcnow,
 )
 
+_inventory = InventoryRow.__table__
+_moves = StockMove.__table__
+_catalogue = CatalogueItem.__table__
+_queue = QueueItem.__table__
 
-def sync_inventory(session: Session, rows: list[dict[str, Any]]) -> int:
+
+def sync_inventory(conn: Any, rows: list[dict[str, Any]]) -> int:
     """Set on-hand quantities from the ERP; reservations are kept. Returns rows written."""
-    known = {(r.sku, r.warehouse): r for r in session.scalars(select(InventoryRow))}
+    known = {
+        (r.sku, r.warehouse) for r in conn.execute(select(_inventory.c.sku, _inventory.c.warehouse))
+    }
     now = utcnow()
-    for item in rows:
-        row = known.get((item["sku"], item["warehouse"]))
-        if row is None:
-            row = InventoryRow(sku=item["sku"], warehouse=item["warehouse"], reserved=0)
-            session.add(row)
-        row.on_hand = int(item["on_hand"])
-        row.synced_at = now
+    new = [
+        {
+            "sku": r["sku"],
+            "warehouse": r["warehouse"],
+            "on_hand": int(r["on_hand"]),
+            "reserved": 0,
+            "synced_at": now,
+        }
+        for r in rows
+        if (r["sku"], r["warehouse"]) not in known
+    ]
+    if new:
+        conn.execute(insert(_inventory), new)
+    for r in rows:
+        if (r["sku"], r["warehouse"]) in known:
+            conn.execute(
+                update(_inventory)
+                .where(_inventory.c.sku == r["sku"], _inventory.c.warehouse == r["warehouse"])
+                .values(on_hand=int(r["on_hand"]), synced_at=now)
+            )
     return len(rows)
 
 
-def sync_catalogue(session: Session, rows: list[dict[str, Any]]) -> int:
+def sync_catalogue(conn: Any, rows: list[dict[str, Any]]) -> int:
     """Upsert the ERP's materials into the catalogue. Returns rows written."""
-    known = {r.sku: r for r in session.scalars(select(CatalogueItem))}
+    known = set(conn.execute(select(_catalogue.c.sku)).scalars())
     now = utcnow()
-    for item in rows:
-        row = known.get(item["sku"]) or CatalogueItem(sku=item["sku"])
-        if row.sku not in known:
-            session.add(row)
-        row.title = item.get("title", "")
-        row.price = str(item.get("price", "0"))
-        row.synced_at = now
+    for r in rows:
+        values = {"title": r.get("title", ""), "price": str(r.get("price", "0")), "synced_at": now}
+        if r["sku"] in known:
+            conn.execute(update(_catalogue).where(_catalogue.c.sku == r["sku"]).values(**values))
+        else:
+            conn.execute(insert(_catalogue).values(sku=r["sku"], **values))
+            known.add(r["sku"])
     return len(rows)
 
 
-def catalogue_skus(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(CatalogueItem.sku)))
+def catalogue_skus(conn: Any) -> frozenset[str]:
+    return frozenset(conn.execute(select(_catalogue.c.sku)).scalars())
 
 
 def reserve(
-    session: Session, order_pk: int, warehouse: str, lines: dict[str, int], run_id: int | None
+    conn: Any, order_pk: int, warehouse: str, lines: dict[str, int], run_id: int | None
 ) -> dict[str, int] | None:
     """Reserve every line or none. Returns each SKU's availability after it, None when short.
 
     A second call for the same order returns the availability without reserving again.
     """
-    done = session.scalars(
-        select(StockMove).where(StockMove.order_pk == order_pk, StockMove.kind == "reserve")
-    ).all()
+    done = conn.execute(_RESERVED, {"order_pk": order_pk}).scalars().all()
     if done:
-        return {move.sku: _available(session, move.sku, warehouse) for move in done}
+        return {sku: _available(conn, sku, warehouse) for sku in done}
     after: dict[str, int] = {}
     for sku, qty in lines.items():
-        left = session.execute(
-            update(InventoryRow)
-            .where(
-                InventoryRow.sku == sku,
-                InventoryRow.warehouse == warehouse,
-                InventoryRow.on_hand - InventoryRow.reserved >= qty,
-            )
-            .values(reserved=InventoryRow.reserved + qty)
-            .returning(InventoryRow.on_hand - InventoryRow.reserved)
-        ).scalar()
+        left = conn.execute(_TAKE, {"b_sku": sku, "b_warehouse": warehouse, "qty": qty}).scalar()
         if left is None:
-            _undo(session, warehouse, {s: lines[s] for s in after})
+            for taken in after:
+                conn.execute(
+                    _GIVE_BACK, {"b_sku": taken, "b_warehouse": warehouse, "qty": lines[taken]}
+                )
             return None
         after[sku] = left
-    session.add_all(
-        StockMove(
-            order_pk=order_pk, sku=sku, warehouse=warehouse, kind="reserve", qty=qty, run_id=run_id
-        )
-        for sku, qty in lines.items()
+    now = utcnow()
+    conn.execute(
+        insert(_moves),
+        [
+            {
+                "order_pk": order_pk,
+                "sku": sku,
+                "warehouse": warehouse,
+                "kind": "reserve",
+                "qty": qty,
+                "run_id": run_id,
+                "created_at": now,
+            }
+            for sku, qty in lines.items()
+        ],
     )
     return after
 
 
-def raise_alert(
-    session: Session, kind: str, subject: str, message: str, run_id: int | None
-) -> bool:
+_RESERVED = select(_moves.c.sku).where(
+    _moves.c.order_pk == bindparam("order_pk"), _moves.c.kind == "reserve"
+)
+_SAME_ROW = (
+    _inventory.c.sku == bindparam("b_sku"),
+    _inventory.c.warehouse == bindparam("b_warehouse"),
+)
+_TAKE = (
+    update(_inventory)
+    .where(*_SAME_ROW, _inventory.c.on_hand - _inventory.c.reserved >= bindparam("qty"))
+    .values(reserved=_inventory.c.reserved + bindparam("qty"))
+    .returning(_inventory.c.on_hand - _inventory.c.reserved)
+)
+_GIVE_BACK = (
+    update(_inventory).where(*_SAME_ROW).values(reserved=_inventory.c.reserved - bindparam("qty"))
+)
+_AVAILABLE = select(_inventory.c.on_hand - _inventory.c.reserved).where(*_SAME_ROW)
+
+
+def raise_alert(conn: Any, kind: str, subject: str, message: str, run_id: int | None) -> bool:
     """Record an alert once per (kind, subject); True when this call raised it."""
     return _insert_ignore(
-        session,
+        conn,
         Alert,
         {
             "kind": kind,
@@ -111,43 +150,54 @@ def raise_alert(
 
 
 def enqueue(
-    session: Session,
-    queue: str,
-    order_pk: int,
-    run_id: int | None,
-    reason: str,
-    detail: dict[str, Any],
+    conn: Any, queue: str, order_pk: int, run_id: int | None, reason: str, detail: dict[str, Any]
 ) -> None:
     """Put an order in a named queue (or refresh its entry there)."""
-    item = session.scalars(
-        select(QueueItem).where(QueueItem.queue == queue, QueueItem.order_pk == order_pk)
-    ).first()
-    if item is None:
-        item = QueueItem(queue=queue, order_pk=order_pk)
-        session.add(item)
-    item.run_id, item.reason, item.detail, item.status = run_id, reason, detail, "open"
-
-
-def add_outbox(session: Session, target: str, payload: dict[str, Any]) -> None:
-    session.add(OutboxMessage(target=target, payload=payload, status="pending"))
-
-
-def _available(session: Session, sku: str, warehouse: str) -> int:
-    row = session.get(InventoryRow, (sku, warehouse))
-    return row.on_hand - row.reserved if row else 0
-
-
-def _undo(session: Session, warehouse: str, lines: dict[str, int]) -> None:
-    for sku, qty in lines.items():
-        session.execute(
-            update(InventoryRow)
-            .where(InventoryRow.sku == sku, InventoryRow.warehouse == warehouse)
-            .values(reserved=InventoryRow.reserved - qty)
+    values = {"run_id": run_id, "reason": reason, "detail": detail, "status": "open"}
+    found = conn.execute(
+        update(_queue)
+        .where(_queue.c.queue == queue, _queue.c.order_pk == order_pk)
+        .values(**values)
+    ).rowcount
+    if not found:
+        conn.execute(
+            insert(_queue).values(queue=queue, order_pk=order_pk, created_at=utcnow(), **values)
         )
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
-    return session.execute(statement).scalar() is not None
+def add_outbox(conn: Any, target: str, payload: dict[str, Any]) -> None:
+    conn.execute(
+        insert(OutboxMessage.__table__).values(
+            target=target, payload=payload, status="pending", attempts=0, created_at=utcnow()
+        )
+    )
+
+
+def insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
+    """Insert a row unless it breaks a unique constraint; True when it was inserted."""
+    return _insert_ignore(conn, model, values)
+
+
+def _available(conn: Any, sku: str, warehouse: str) -> int:
+    return conn.execute(_AVAILABLE, {"b_sku": sku, "b_warehouse": warehouse}).scalar() or 0
+
+
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
+    dialect = conn.get_bind().dialect.name if hasattr(conn, "get_bind") else conn.dialect.name
+    table = model.__table__
+    cache_key = (dialect, table.name, tuple(values))
+    statement = _IGNORING.get(cache_key)
+    if statement is None:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        pk = list(table.primary_key.columns)[0]
+        statement = (
+            insert_(table)
+            .values({c: bindparam(c) for c in values})
+            .on_conflict_do_nothing()
+            .returning(pk)
+        )
+        _IGNORING[cache_key] = statement
+    return conn.execute(statement, values).scalar() is not None

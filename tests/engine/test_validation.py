@@ -280,9 +280,12 @@ def test_no_source_node():
         "    type: t_pull\n    with: {channels: [youzan, douyin, h5]}\n", "    type: t_end\n"
     )
     problems = check_workflow("intake.yaml", text=text)
-    assert [str(p) for p in problems] == [
-        "intake.yaml:12:1: no source node: exactly one node must have a source type (t_pull)"
-    ]
+    assert len(problems) == 1
+    message = str(problems[0])
+    assert message.startswith(
+        "intake.yaml:12:1: no source node: exactly one node must have a source type ("
+    )
+    assert "t_pull" in message  # every registered source type is named, the test's included
 
 
 def test_templates_reading_the_order_are_left_for_run_time():

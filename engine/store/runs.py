@@ -1,0 +1,131 @@
+"""Runs in the store: start them in batches, load one with its order, save its progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+
+from engine.store.models import OrderRow, RunRow, utcnow
+
+_runs = RunRow.__table__
+_orders = OrderRow.__table__
+
+
+def start_runs(
+    conn: Any,
+    workflow_id: str,
+    version: str,
+    draft: bool,
+    start: str | None,
+    orders: list[tuple[int, str]],
+) -> list[int]:
+    """One pending run per (order id, order hash) unless that run exists already.
+
+    Older pending runs of the same orders are superseded. Returns every run id, in order.
+    """
+    if not orders:
+        return []
+    existing = {
+        (r.order_pk, r.order_hash): r.id
+        for r in conn.execute(
+            select(_runs.c.id, _runs.c.order_pk, _runs.c.order_hash).where(
+                _runs.c.workflow_id == workflow_id,
+                _runs.c.version == version,
+                tuple_(_runs.c.order_pk, _runs.c.order_hash).in_(orders),
+            )
+        )
+    }
+    new = [o for o in orders if o not in existing]
+    if new:
+        conn.execute(
+            update(_runs)
+            .where(_runs.c.order_pk.in_([pk for pk, _ in new]), _runs.c.status == "pending")
+            .values(status="superseded")
+        )
+        now = utcnow()
+        ids = (
+            conn.execute(
+                insert(_runs).returning(_runs.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "order_pk": pk,
+                        "order_hash": digest,
+                        "workflow_id": workflow_id,
+                        "version": version,
+                        "draft": draft,
+                        "status": "pending",
+                        "position": start,
+                        "state": {},
+                        "created_at": now,
+                    }
+                    for pk, digest in new
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        existing.update(zip(new, ids, strict=True))
+        conn.execute(
+            update(_orders).where(_orders.c.id.in_([pk for pk, _ in new])).values(status="pending")
+        )
+    return [existing[o] for o in orders]
+
+
+_LOAD_RUN = select(_runs).where(_runs.c.id == bindparam("run_id"))
+_LOAD_ORDER = select(
+    _orders.c.id,
+    _orders.c.channel,
+    _orders.c.order_id,
+    _orders.c.created_at,
+    _orders.c.canonical,
+    _orders.c.status,
+    _orders.c.reason,
+    _orders.c.warehouse,
+).where(_orders.c.id == bindparam("order_pk"))
+_SAVE_RUN = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("b_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "status",
+                "position",
+                "state",
+                "outcome",
+                "error",
+                "started_at",
+                "finished_at",
+            )
+        }
+    )
+)
+_SAVE_ORDER = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("b_id"))
+    .values({c: bindparam(c) for c in ("status", "reason", "warehouse")})
+)
+_RUN_FIELDS = ("status", "position", "state", "outcome", "error", "started_at", "finished_at")
+
+
+def load_run(conn: Any, run_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run and its order as plain dicts."""
+    run = dict(conn.execute(_LOAD_RUN, {"run_id": run_id}).mappings().one())
+    order = dict(conn.execute(_LOAD_ORDER, {"order_pk": run["order_pk"]}).mappings().one())
+    return run, order
+
+
+def save_run(conn: Any, run: dict[str, Any], order: dict[str, Any]) -> None:
+    """Write a run's position, state and status, and its order's status, reason, warehouse."""
+    conn.execute(_SAVE_RUN, {"b_id": run["id"], **{f: run[f] for f in _RUN_FIELDS}})
+    reason = (order["reason"] or "")[:255] or None
+    conn.execute(
+        _SAVE_ORDER,
+        {
+            "b_id": order["id"],
+            "status": order["status"],
+            "reason": reason,
+            "warehouse": order["warehouse"],
+        },
+    )
