@@ -36,7 +36,7 @@ def validate(files: list[Path]) -> None:
     for file in files:
         problems = check_workflow(file)
         for problem in problems:
-            errors.print(str(problem), markup=False, highlight=False)
+            typer.echo(str(problem), err=True)
         if problems:
             failed = True
         else:
@@ -58,7 +58,7 @@ def run(
         wf = load_workflow(workflow)
         _run(wf, scenario, db, report, concurrency, config)
     except OrderhubError as exc:
-        errors.print(f"error: {exc}", markup=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
 
 
