@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -14,8 +17,9 @@ from engine.errors import OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
 from engine.settings import load_settings
 from engine.store import open_store
+from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
-from service.intake import read_scenario, run_intake
+from service.intake import IntakeSummary, read_scenario, run_intake
 from service.report import build_report, compare_with_expected
 
 app = typer.Typer(
@@ -52,11 +56,22 @@ def run(
     report: Path | None = typer.Option(None, help="write the report JSON here"),
     concurrency: int = typer.Option(32, min=1, help="runs in flight at once"),
     config: Path | None = typer.Option(None, help="settings file (default orderhub.toml)"),
+    since: datetime | None = typer.Option(
+        None, formats=["%Y-%m-%dT%H:%M:%S%z"], help="first pull starts here (no cursor yet)"
+    ),
+    until: datetime | None = typer.Option(
+        None, formats=["%Y-%m-%dT%H:%M:%S%z"], help="pull up to here (default: now - lag)"
+    ),
 ) -> None:
-    """Pull every order, run each through WORKFLOW, print a summary and write a report."""
+    """Pull every order, run each through WORKFLOW, print a summary and write a report.
+
+    With --scenario a simulator serves it on a free loopback port and the pull runs until
+    every order of the scenario is in; without, the systems in the settings file are pulled
+    from each channel's saved cursor.
+    """
     try:
         wf = load_workflow(workflow)
-        _run(wf, scenario, db, report, concurrency, config)
+        _run(wf, RunOptions(scenario, db, report, concurrency, config, since, until))
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -75,14 +90,8 @@ def demo(
     path = workdir / f"intake-{orders}-s{seed}.json"
     write_scenario(generate_scenario(orders, seed), path)
     console.print(f"generated {orders} orders (seed {seed}) in {path}")
-    result = _run(
-        load_workflow(DEFAULT_WORKFLOW),
-        path,
-        db or str(workdir / "demo.db"),
-        workdir / "report.json",
-        32,
-        None,
-    )
+    options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
+    result = _run(load_workflow(DEFAULT_WORKFLOW), options)
     expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
     diffs = compare_with_expected(result, expected)
     if diffs:
@@ -136,9 +145,20 @@ def schema() -> None:
     typer.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
 
 
-def _run(wf, scenario, db, report_path, concurrency, config) -> dict:  # type: ignore[no-untyped-def]
-    store = open_store(db)
-    settings = load_settings(str(config) if config else None)
+@dataclass
+class RunOptions:
+    scenario: Path | None = None
+    db: str | None = None
+    report: Path | None = None
+    concurrency: int = 32
+    config: Path | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _run(wf: Workflow, options: RunOptions) -> dict[str, Any]:
+    settings = load_settings(str(options.config) if options.config else None)
+    store = open_store(options.db or settings.db)
     refs = None
     with progress_bar() as bar:
         task = bar.add_task("running orders", total=None)
@@ -146,35 +166,38 @@ def _run(wf, scenario, db, report_path, concurrency, config) -> dict:  # type: i
         def progress(_phase: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        if scenario is not None:
+        def intake(systems: dict[str, dict[str, Any]], since: Any, until: Any) -> IntakeSummary:
+            return asyncio.run(
+                run_intake(
+                    wf,
+                    store,
+                    systems,
+                    since=since,
+                    until=until,
+                    concurrency=options.concurrency,
+                    progress=progress,
+                )
+            )
+
+        if options.scenario is not None:
             from connectors.simulator.server import start_simulator
 
-            info = read_scenario(scenario)
+            info = read_scenario(options.scenario)
             refs = set(info.refs)
-            with start_simulator(str(scenario)) as sim:
-                summary = asyncio.run(
-                    run_intake(
-                        wf,
-                        store,
-                        sim.systems,
-                        since=info.since,
-                        until=info.until,
-                        concurrency=concurrency,
-                        progress=progress,
-                    )
+            with start_simulator(str(options.scenario)) as sim:
+                summary = intake(
+                    sim.systems, options.since or info.since, options.until or info.until
                 )
         else:
-            summary = asyncio.run(
-                run_intake(wf, store, settings.systems, concurrency=concurrency, progress=progress)
-            )
+            summary = intake(settings.systems, options.since, options.until)
     result = build_report(store, refs)
     store.dispose()
     console.print(summary_table(summary, result))
     for warning in summary.warnings:
         errors.print(f"warning: {warning}", markup=False)
-    if report_path is not None:
-        Path(report_path).write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
-        console.print(f"report written to {report_path}")
+    if options.report is not None:
+        options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
+        console.print(f"report written to {options.report}")
     return result
 
 

@@ -138,3 +138,69 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "reproduces the scenario's independent oracle" in result.output
+
+
+def test_run_against_a_standalone_simulator_from_the_settings_file(tmp_path: Path) -> None:
+    """The code path of production: systems from orderhub.toml, pulled by time range."""
+    from connectors.simulator.server import start_simulator
+    from engine.settings import render_toml
+    from service.intake import read_scenario
+
+    scenario = ROOT / "tests" / "fixtures" / "intake-1200-s7.json"
+    info = read_scenario(scenario)
+    with start_simulator(str(scenario)) as sim:
+        config = tmp_path / "orderhub.toml"
+        config.write_text(render_toml(sim.systems), encoding="utf-8")
+        report = tmp_path / "r.json"
+        result = cli.invoke(
+            app,
+            [
+                "run",
+                str(WORKFLOW),
+                "--config",
+                str(config),
+                "--db",
+                str(tmp_path / "r.db"),
+                "--report",
+                str(report),
+                "--since",
+                info.since.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "--until",
+                info.until.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert sim.stats()["waybills_created"] == 1096
+    expected = json.loads(scenario.read_text(encoding="utf-8"))["expected"]
+    assert compare_with_expected(json.loads(report.read_text(encoding="utf-8")), expected) == []
+
+
+def test_simulator_command_prints_settings_that_point_at_it(tmp_path: Path) -> None:
+    from connectors.simulator.server import free_port
+
+    port = free_port("127.0.0.1")
+    scenario = ROOT / "tests" / "fixtures" / "intake-1200-s7.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "simulator",
+            "--scenario",
+            str(scenario),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [proc.stdout.readline() for _ in range(12)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    text = "".join(lines)
+    assert "[youzan]" in text
+    assert f'base_url = "http://127.0.0.1:{port}"' in text
