@@ -9,10 +9,12 @@ every new or changed order, and the source's cursor is saved — all in one tran
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.errors import ConnectorError
 from engine.order import Order
 from engine.runner import RunEnv
 from engine.store import orders as order_store
@@ -61,6 +63,25 @@ class PrepareContext:
     def sync_inventory(self, rows: list[dict[str, Any]]) -> int:
         with self.env.store.engine.begin() as conn:
             return stock_store.sync_inventory(conn, rows)
+
+    async def refresh(
+        self,
+        label: str,
+        fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+        write: Callable[[list[dict[str, Any]]], int],
+    ) -> bool:
+        """Copy data from an external system into the local cache; on failure keep the cache.
+
+        This is what lets work go on when the ERP is down. Skipped in a dry run.
+        """
+        if self.dry_run:
+            return False
+        try:
+            write(await fetch())
+        except ConnectorError as exc:
+            self.warn(f"{label} not refreshed ({exc}); going on with the cached copy")
+            return False
+        return True
 
     def warn(self, message: str) -> None:
         log.warning(message)

@@ -33,6 +33,17 @@ class Outcome:
     reason: str | None = None
 
 
+class BaseNode:
+    """A convenient base for node types: keeps the validated params and the node's id."""
+
+    source: ClassVar[bool] = False
+    side_effects: ClassVar[bool] = False
+
+    def __init__(self, params: Any, node_id: str) -> None:
+        self.params = params
+        self.node_id = node_id
+
+
 class NodeType(Protocol):
     """The shape of a node type class (documentation for plug-in authors)."""
 

@@ -6,13 +6,13 @@ from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
 from engine.expressions import compile_expression
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 
 
 @node("condition")
-class Condition:
+class Condition(BaseNode):
     """Route to `true` when the expression is exactly true, else to `false`."""
 
     class Params(BaseModel):
@@ -24,8 +24,7 @@ class Condition:
     outcomes = ("true", "false")
 
     def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
+        super().__init__(params, node_id)
         self.expression = compile_expression(params.when)
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
 from engine.ingest import IndexContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 from nodes.rules import key_part, order_problems
@@ -18,7 +18,7 @@ DEFAULT_FIELDS = ["receiver.phone", "receiver.address", "items.sku"]
 
 
 @node("dedup_key")
-class DedupKey:
+class DedupKey(BaseNode):
     """Flag an order whose normalised key matches an earlier paid, valid order in the window."""
 
     class Params(BaseModel):
@@ -34,8 +34,7 @@ class DedupKey:
     outcomes = ("unique", "duplicate")
 
     def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
+        super().__init__(params, node_id)
         self.scope = "dedup:" + hashlib.sha1("|".join(params.fields).encode()).hexdigest()[:16]
         self.window = timedelta(minutes=params.window_minutes)
 

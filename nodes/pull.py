@@ -9,13 +9,13 @@ from pydantic import BaseModel, Field
 
 from engine.errors import WorkflowError
 from engine.ingest import Batch, SourceContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 
 
 @node("pull")
-class Pull:
+class Pull(BaseNode):
     """Pull new and changed orders from each channel since its saved cursor."""
 
     class Params(BaseModel):
@@ -29,10 +29,6 @@ class Pull:
 
     outcomes = ("pulled",)
     source = True
-
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
 
     async def run(self, order: Order, ctx: object) -> Outcome:
         raise WorkflowError(f"{self.node_id} is a source node: it pulls, it does not route orders")

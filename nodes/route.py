@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 
@@ -13,7 +13,7 @@ _SLUG = "^[a-z][a-z0-9_]*$"
 
 
 @node("exception_route")
-class ExceptionRoute:
+class ExceptionRoute(BaseNode):
     """Put the order in a named queue (review, exceptions, held) with its reason."""
 
     class Params(BaseModel):
@@ -23,10 +23,6 @@ class ExceptionRoute:
         notify: bool = Field(False, description="also tell the team on WeCom")
 
     outcomes = ("queued",)
-
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         p = self.params
@@ -39,17 +35,13 @@ class ExceptionRoute:
 
 
 @node("finish")
-class Finish:
+class Finish(BaseNode):
     """End the run and set the order's status."""
 
     class Params(BaseModel):
         status: str = Field(pattern=_SLUG, description="order status to set")
 
     outcomes = ("done",)
-
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         return Outcome("done", status=self.params.status)

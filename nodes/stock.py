@@ -7,15 +7,14 @@ from collections import Counter
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
-from engine.errors import ConnectorError
 from engine.ingest import PrepareContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 
 
 @node("stock_check")
-class StockCheck:
+class StockCheck(BaseNode):
     """Reserve the order's lines in its warehouse; hold it when stock runs below safety."""
 
     class Params(BaseModel):
@@ -25,18 +24,12 @@ class StockCheck:
 
     outcomes = ("ok", "low", "out")
 
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
-
     async def prepare(self, ctx: PrepareContext) -> None:
         """Refresh on-hand stock from the ERP; when the ERP is down, go on from the cache."""
-        if not self.params.sync_inventory or ctx.dry_run:
-            return
-        try:
-            ctx.sync_inventory(await ctx.connectors.erp.inventory())
-        except ConnectorError as exc:
-            ctx.warn(f"{self.node_id}: ERP stock not refreshed ({exc}); using the cached stock")
+        if self.params.sync_inventory:
+            await ctx.refresh(
+                f"{self.node_id}: ERP stock", ctx.connectors.erp.inventory, ctx.sync_inventory
+            )
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         warehouse = ctx.fact("warehouse") or ctx.store.warehouse()

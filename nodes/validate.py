@@ -7,9 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
-from engine.errors import ConnectorError
 from engine.ingest import PrepareContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 from nodes.rules import CHECKS, order_problems
@@ -18,7 +17,7 @@ Check = Literal["missing_receiver_phone", "unknown_sku", "bad_quantity"]
 
 
 @node("validate")
-class Validate:
+class Validate(BaseNode):
     """Check the receiver's phone, every SKU against the ERP catalogue and every quantity."""
 
     class Params(BaseModel):
@@ -27,18 +26,12 @@ class Validate:
 
     outcomes = ("valid", "invalid")
 
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
-
     async def prepare(self, ctx: PrepareContext) -> None:
         """Refresh the catalogue from the ERP; when the ERP is down, go on from the cache."""
-        if not self.params.sync_catalogue or ctx.dry_run:
-            return
-        try:
-            ctx.sync_catalogue(await ctx.connectors.erp.materials())
-        except ConnectorError as exc:
-            ctx.warn(f"{self.node_id}: ERP catalogue not refreshed ({exc}); using the cached one")
+        if self.params.sync_catalogue:
+            await ctx.refresh(
+                f"{self.node_id}: ERP catalogue", ctx.connectors.erp.materials, ctx.sync_catalogue
+            )
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         problems = order_problems(order, ctx.store.catalogue(), self.params.checks)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from engine.context import RunStepContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 from nodes.rules import normalise_text
 
 
 @node("split_warehouse")
-class SplitWarehouse:
+class SplitWarehouse(BaseNode):
     """Choose the warehouse by the receiver's province, else the default warehouse."""
 
     class Params(BaseModel):
@@ -36,8 +36,7 @@ class SplitWarehouse:
     outcomes = ("chosen",)
 
     def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
+        super().__init__(params, node_id)
         self.by_province = {
             normalise_text(p): code for code, ps in params.warehouses.items() for p in ps
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
-from engine.node import Outcome
+from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
 
@@ -20,7 +20,7 @@ class Contact(BaseModel):
 
 
 @node("waybill")
-class Waybill:
+class Waybill(BaseNode):
     """Create the order's SF e-waybill once and upload its number to the origin channel."""
 
     class Params(BaseModel):
@@ -32,10 +32,6 @@ class Waybill:
 
     outcomes = ("done",)
     side_effects = True
-
-    def __init__(self, params: Params, node_id: str) -> None:
-        self.params = params
-        self.node_id = node_id
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         if ctx.dry_run:

@@ -20,7 +20,7 @@ from engine.store import open_store
 from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
 from service.intake import IntakeSummary, read_scenario, run_intake
-from service.report import build_report, compare_with_expected
+from service.report import build_report, compare_with_expected, unexpected_outcomes
 
 app = typer.Typer(
     help="orderhub: every channel's orders through one versioned workflow.",
@@ -133,10 +133,13 @@ def scenario_generate(
 
 
 @app.command()
-def nodes() -> None:
+def nodes(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Every registered node type with its params, defaults, bounds and outcomes."""
     described = [registry.describe(cls) for cls in registry.all_types().values()]
-    console.print(nodes_table(described))
+    if as_json:
+        typer.echo(json.dumps(described, indent=2, ensure_ascii=False))
+    else:
+        console.print(nodes_table(described))
 
 
 @app.command()
@@ -191,10 +194,13 @@ def _run(wf: Workflow, options: RunOptions) -> dict[str, Any]:
         else:
             summary = intake(settings.systems, options.since, options.until)
     result = build_report(store, refs)
+    troubled = unexpected_outcomes(store)
     store.dispose()
     console.print(summary_table(summary, result))
     for warning in summary.warnings:
-        errors.print(f"warning: {warning}", markup=False)
+        typer.echo(f"warning: {warning}", err=True)
+    for ref, reason in list(troubled.items())[:10]:
+        typer.echo(f"{ref} ended in {reason}", err=True)
     if options.report is not None:
         options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
         console.print(f"report written to {options.report}")

@@ -90,3 +90,14 @@ def _delta(got: Any, want: Any) -> str:
             f"missing {missing}, extra {extra}, changed {[(k, got[k], want[k]) for k in changed]}"
         )
     return f"{got!r} != {want!r}"
+
+
+def unexpected_outcomes(store: Store, outcomes: tuple[str, ...] = ("exception", "failed")) -> dict:
+    """ref -> reason of the orders that ended in an error outcome (for diagnostics)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(OrderRow.channel, OrderRow.order_id, OrderRow.status, OrderRow.reason).where(
+                OrderRow.status.in_(outcomes)
+            )
+        ).all()
+    return {f"{c}:{o}": f"{s}: {r}" for c, o, s, r in rows}

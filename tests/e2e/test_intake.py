@@ -11,7 +11,7 @@ from connectors.simulator.server import SimulatorHandle, start_simulator
 from engine.store import Store
 from engine.store.models import Alert, InventoryRow, StockMove, Waybill
 from engine.workflow import Workflow
-from service.report import build_report, compare_with_expected
+from service.report import build_report, compare_with_expected, unexpected_outcomes
 from tests.e2e.conftest import S1200, expected_of, run_scenario
 
 
@@ -32,7 +32,7 @@ def test_1200_order_day_reproduces_the_oracle(
     summary = run_scenario(intake, store, sim1200, S1200)
     report = build_report(store)
     expected = expected_of(S1200)
-    assert compare_with_expected(report, expected) == []
+    assert compare_with_expected(report, expected) == [], unexpected_outcomes(store)
     assert summary.pulled == expected["orders_total"]
     shipped = expected["outcome_totals"]["shipped"]
     stats = sim1200.stats()

@@ -78,11 +78,17 @@ def test_run_refuses_a_broken_workflow_and_writes_nothing(tmp_path: Path) -> Non
 
 
 def test_nodes_lists_every_registered_type_with_params() -> None:
-    result = cli.invoke(app, ["nodes"], env={"COLUMNS": "200"})
+    result = cli.invoke(app, ["nodes"])
     assert result.exit_code == 0
     for name in registry.all_types():
         assert name in result.output
-    assert "safety_stock" in result.output and "default 10" in result.output
+    described = {d["type"]: d for d in json.loads(cli.invoke(app, ["nodes", "--json"]).output)}
+    assert set(described) == set(registry.all_types())
+    stock = described["stock_check"]
+    assert stock["outcomes"] == ["ok", "low", "out"]
+    assert stock["params"]["safety_stock"]["default"] == 10
+    assert stock["params"]["safety_stock"]["minimum"] == 0
+    assert described["pull"]["source"] is True and described["waybill"]["side_effects"] is True
 
 
 def test_schema_is_a_json_schema() -> None:
@@ -128,7 +134,7 @@ def test_run_on_the_4000_order_peak_day_reproduces_the_oracle(tmp_path: Path) ->
     assert "shipped" in done.stdout
     expected = json.loads(S4000.read_text(encoding="utf-8"))["expected"]
     got = json.loads(report.read_text(encoding="utf-8"))
-    assert compare_with_expected(got, expected) == []
+    assert compare_with_expected(got, expected) == [], done.stderr[-2000:]
     assert len(got["waybills"]) == expected["outcome_totals"]["shipped"]
 
 
@@ -172,7 +178,8 @@ def test_run_against_a_standalone_simulator_from_the_settings_file(tmp_path: Pat
         assert result.exit_code == 0, result.output
         assert sim.stats()["waybills_created"] == 1096
     expected = json.loads(scenario.read_text(encoding="utf-8"))["expected"]
-    assert compare_with_expected(json.loads(report.read_text(encoding="utf-8")), expected) == []
+    got = json.loads(report.read_text(encoding="utf-8"))
+    assert compare_with_expected(got, expected) == [], result.output[-2000:]
 
 
 def test_simulator_command_prints_settings_that_point_at_it(tmp_path: Path) -> None:
