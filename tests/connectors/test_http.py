@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+
 import pytest
 
-from connectors.http import CircuitBreaker, HttpClient, check_status, json_body
+from connectors.http import CircuitBreaker, HttpClient, Response, check_status, json_body
 from connectors.simulator.server import free_port
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
 
@@ -114,11 +115,11 @@ async def test_unreachable_system_is_unavailable():
 )  # fmt: skip
 def test_status_mapping(status, error):
     with pytest.raises(error) as err:
-        check_status("h5", httpx.Response(status, json={"error": "why"}))
+        check_status("h5", Response(status, json.dumps({"error": "why"}).encode()))
     assert err.value.code == str(status)
 
 
 def test_success_passes_and_non_json_is_unavailable():
-    assert check_status("h5", httpx.Response(200)).status_code == 200
+    assert check_status("h5", Response(200)).status_code == 200
     with pytest.raises(Unavailable):
-        json_body("h5", httpx.Response(200, text="<html>gateway</html>"))
+        json_body("h5", Response(200, b"<html>gateway</html>"))
