@@ -18,7 +18,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -138,8 +138,8 @@ class HttpClient:
     flight, the rest queue in aiohttp's connection pool (loopback: 32 connections
     measured fastest for 32-64 callers). The `aiohttp.ClientSession` is opened on the
     first call, inside the running event loop, so a client may be built outside one;
-    `aclose` closes it. A client belongs to one loop at a time: a call from a new loop
-    (a later `asyncio.run`) drops the old loop's connections and opens a new session.
+    `aclose` closes it, and so does the loop's shutdown (the end of `asyncio.run`) if
+    `aclose` was not called; a call from a later loop then opens a new session.
     """
 
     def __init__(
@@ -161,6 +161,7 @@ class HttpClient:
         self.backoff_s = float(backoff_s)
         self.breaker = breaker or CircuitBreaker(system)
         self._session: aiohttp.ClientSession | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def call(
@@ -196,9 +197,14 @@ class HttpClient:
 
     async def aclose(self) -> None:
         """Close the session if one was opened; a later call opens a new one."""
-        session, self._session, self._loop = self._session, None, None
-        if session is not None and not session.closed:
-            await session.close()
+        session, guard, loop = self._session, self._guard, self._loop
+        self._session = self._guard = self._loop = None
+        if session is None or session.closed:
+            return
+        if guard is not None and loop is asyncio.get_running_loop():
+            await guard.aclose()  # closes the session
+        else:
+            await _abandon(session, loop)
 
     async def _with_retries(
         self,
@@ -255,22 +261,24 @@ class HttpClient:
         session = self._session
         if session is not None and self._loop is loop and not session.closed:
             return session
-        if session is not None and self._loop is not loop:
-            await _abandon(session, self._loop)
+        if session is not None and not session.closed:
+            await _abandon(session, self._loop)  # its loop never shut down its async generators
         connector = aiohttp.TCPConnector(
             limit=self.max_connections,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_S,
             ssl=_ssl_context(),
         )
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # sessions are explicit headers, per call
             json_serialize=_dumps,
             raise_for_status=False,
         )
-        self._loop = loop
-        return self._session
+        guard = _closed_with_the_loop(session)
+        await anext(guard)  # the loop now tracks it and closes it when it shuts down
+        self._session, self._guard, self._loop = session, guard, loop
+        return session
 
     def _url(self, path: str, params: Any) -> URL:
         """`base_url` + `path`, with `params` encoded as a form (space as '+', like httpx)."""
@@ -416,8 +424,19 @@ def _primitive(value: Any) -> str:
     return str(value)
 
 
+async def _closed_with_the_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Close `session` when this generator is closed: by `HttpClient.aclose`, or by the
+    event loop shutting down its async generators (the end of `asyncio.run`), so a session
+    never outlives the loop whose sockets it holds."""
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
+
+
 async def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
-    """Forget a session opened in another event loop (e.g. an earlier `asyncio.run`)."""
+    """Forget a session opened in another event loop that did not close it on shutdown."""
     connector = session.connector
     session.detach()  # counts as closed: no "unclosed session" warning
     if connector is not None and loop is not None and loop.is_closed():
