@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 
 import httpx
 import pytest
 
 from connectors import build_connectors
-from connectors.http import CircuitBreaker, HttpClient, Response, check_status, json_body
+from connectors.http import (
+    CircuitBreaker,
+    HttpClient,
+    Response,
+    _ssl_context,
+    check_status,
+    json_body,
+)
 from connectors.simulator.server import free_port
 from connectors.wecom import WecomConnector
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
@@ -127,6 +135,12 @@ def test_success_passes_and_non_json_is_unavailable():
     assert check_status("h5", Response(200)).status_code == 200
     with pytest.raises(Unavailable):
         json_body("h5", Response(200, b"<html>gateway</html>"))
+
+
+def test_one_verifying_tls_context_is_shared():
+    context = _ssl_context()
+    assert context is _ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
 def test_response_json_text_and_headers():
