@@ -18,9 +18,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
-from connectors.http import client_from_config, json_body, pages_backwards, require
+from connectors.http import Response, client_from_config, json_body, pages_backwards, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "douyin"
@@ -110,7 +108,7 @@ class DouyinConnector:
             "POST",
             "/" + method.replace(".", "/"),
             params=query,
-            content=param_json.encode(),
+            data=param_json.encode(),
             headers={"Content-Type": "application/json"},
             parse=_parse,
             retry=retry,
@@ -178,7 +176,7 @@ def to_epoch(value: str) -> int:
     return int(datetime.fromisoformat(value).timestamp())
 
 
-def _parse(response: httpx.Response) -> dict:
+def _parse(response: Response) -> dict:
     body = json_body(SYSTEM, response)
     code = body.get("code")
     if code == SUCCESS:

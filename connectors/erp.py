@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
-from connectors.http import client_from_config, json_body, require
+from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import Rejected
 
 SYSTEM = "erp"
@@ -107,14 +105,14 @@ class _SessionLost(Rejected):
         super().__init__(SYSTEM, "session lost; log in again")
 
 
-def _parse_login(response: httpx.Response) -> str:
+def _parse_login(response: Response) -> str:
     body = json_body(SYSTEM, response)
     if body.get("LoginResultType") != 1 or not body.get("KDSVCSessionId"):
         raise Rejected(SYSTEM, "login refused; check acct, user and password in the settings")
     return str(body["KDSVCSessionId"])
 
 
-def _parse_rows(response: httpx.Response) -> list[list]:
+def _parse_rows(response: Response) -> list[list]:
     body = json_body(SYSTEM, response)
     if body and isinstance(body[0], list) and body[0] and isinstance(body[0][0], dict):
         status = body[0][0].get("Result", {}).get("ResponseStatus", {})

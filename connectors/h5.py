@@ -16,9 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from connectors.http import client_from_config, json_body, require
+from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import Rejected
 
 SYSTEM = "h5"
@@ -98,7 +96,7 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _parse(response: httpx.Response) -> dict:
+def _parse(response: Response) -> dict:
     body = json_body(SYSTEM, response)
     if isinstance(body, dict) and body.get("error"):
         raise Rejected(SYSTEM, f"refused: {body['error']}")

@@ -17,9 +17,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
-
-from connectors.http import client_from_config, json_body, require
+from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "sf"
@@ -137,7 +135,7 @@ def _contact(kind: int, who: dict) -> dict:
     }
 
 
-def _parse(response: httpx.Response) -> str | None:
+def _parse(response: Response) -> str | None:
     body = json_body(SYSTEM, response)
     code = str(body.get("apiResultCode", ""))
     if code != "A1000":

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from connectors.http import client_from_config, json_body, require
+from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "wecom"
@@ -47,7 +45,7 @@ class WecomConnector:
         await self._http.aclose()
 
 
-def _parse(response: httpx.Response) -> dict:
+def _parse(response: Response) -> dict:
     body = json_body(SYSTEM, response)
     code = int(body.get("errcode", -1))
     if code == 0:

@@ -12,9 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
-
-from connectors.http import client_from_config, json_body, pages_backwards, require
+from connectors.http import Response, client_from_config, json_body, pages_backwards, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "youzan"
@@ -136,12 +134,12 @@ def from_local(value: str) -> str:
     return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST).isoformat()
 
 
-def _parse_page(response: httpx.Response) -> tuple[list[dict], int]:
+def _parse_page(response: Response) -> tuple[list[dict], int]:
     data = _parse(response)
     return data.get("full_order_info_list", []), int(data.get("total_results", 0))
 
 
-def _parse(response: httpx.Response) -> dict:
+def _parse(response: Response) -> dict:
     body = json_body(SYSTEM, response)
     gw = body.get("gw_err_resp")
     if gw:

@@ -25,12 +25,19 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from connectors.simulator.app import create_app
+    from connectors.simulator.server import fast_server_options
 
     scenario = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
     options = SimOptions(**json.loads(args.options))
     app = create_app(scenario, options=options)
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **fast_server_options(),  # httptools + uvloop: several times uvicorn's h11/asyncio
     )
 
 

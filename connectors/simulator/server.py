@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -18,6 +19,16 @@ import httpx
 from connectors.simulator.state import DEFAULT_CREDENTIALS, SYSTEMS, SimOptions
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def fast_server_options() -> dict[str, str]:
+    """uvicorn's `http`/`loop` choices: httptools and uvloop when importable, else defaults."""
+    options: dict[str, str] = {}
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = "httptools"
+    if importlib.util.find_spec("uvloop") is not None:
+        options["loop"] = "uvloop"
+    return options
 
 
 def settings_for(base_url: str, *, timeout_s: float = 5.0) -> dict[str, dict[str, Any]]:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import ssl
+
 import httpx
 import pytest
 
-from connectors.http import CircuitBreaker, HttpClient, check_status, json_body
+from connectors import build_connectors
+from connectors.http import (
+    CircuitBreaker,
+    HttpClient,
+    Response,
+    _ssl_context,
+    check_status,
+    json_body,
+)
 from connectors.simulator.server import free_port
+from connectors.wecom import WecomConnector
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
 
 
@@ -114,11 +127,75 @@ async def test_unreachable_system_is_unavailable():
 )  # fmt: skip
 def test_status_mapping(status, error):
     with pytest.raises(error) as err:
-        check_status("h5", httpx.Response(status, json={"error": "why"}))
+        check_status("h5", Response(status, json.dumps({"error": "why"}).encode()))
     assert err.value.code == str(status)
 
 
 def test_success_passes_and_non_json_is_unavailable():
-    assert check_status("h5", httpx.Response(200)).status_code == 200
+    assert check_status("h5", Response(200)).status_code == 200
     with pytest.raises(Unavailable):
-        json_body("h5", httpx.Response(200, text="<html>gateway</html>"))
+        json_body("h5", Response(200, b"<html>gateway</html>"))
+
+
+def test_one_verifying_tls_context_is_shared():
+    context = _ssl_context()
+    assert context is _ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_response_json_text_and_headers():
+    response = Response(200, "库存".encode("gbk"), {"content-type": "text/plain; charset=gbk"})
+    assert response.text == "库存"
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert Response(200, b'{"a": 1}').json() == {"a": 1}
+    with pytest.raises(ValueError):
+        Response(200, b"").json()
+
+
+async def test_a_connector_opens_its_session_on_the_first_call_and_closes_it(systems, sim):
+    wecom = WecomConnector(systems["wecom"])
+    http = wecom._http
+    assert http._session is None  # nothing is opened at construction
+    await wecom.send("one")
+    session = http._session
+    assert session is not None and not session.closed
+    await wecom.send("two")
+    assert http._session is session  # one keep-alive session for every call
+    await wecom.aclose()
+    assert session.closed and http._session is None
+    await wecom.aclose()  # closing twice is harmless
+    assert len(sim.log("messages")) == 2
+
+
+def test_connectors_built_outside_a_loop_survive_two_asyncio_runs(systems, sim):
+    hub = build_connectors(systems)  # no running loop here
+    asyncio.run(hub.wecom.send("first run"))
+    asyncio.run(hub.wecom.send("second run"))  # a new loop: a new session, no crash
+    asyncio.run(hub.aclose())
+    assert [m["content"] for m in sim.log("messages")] == ["first run", "second run"]
+
+
+async def test_a_timeout_through_a_connector_is_a_timeout(systems, sim):
+    wecom = WecomConnector(systems["wecom"])
+    try:
+        sim.fault("wecom", "timeout", 1)
+        with pytest.raises(Timeout, match="may have landed, query before retrying") as err:
+            await wecom.send("slow")
+        assert err.value.system == "wecom"
+        assert systems["wecom"]["key"] not in str(err.value)
+        await wecom.send("after")  # the client is still usable
+    finally:
+        await wecom.aclose()
+    assert sim.stats()["requests"]["wecom"] == 2  # the timed-out send was not repeated
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"t": "2024-01-01T00:00:00+08:00", "s": "a b/c?&=", "u": "中", "tilde": "~*"},
+     {"flag": True, "off": False, "none": None, "n": 3, "many": ["x", "y"]},
+     [("k", "1"), ("k", "2")], {}],
+)  # fmt: skip
+def test_query_is_encoded_as_httpx_encoded_it(params):
+    http = HttpClient("douyin", "http://127.0.0.1:1/prefix/")
+    expected = httpx.URL("http://127.0.0.1:1/prefix/order/searchList", params=params)
+    assert str(http._url("/order/searchList", params)) == str(expected)
