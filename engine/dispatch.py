@@ -48,12 +48,19 @@ class EmbeddedDispatcher:
                 task.cancel()
 
 
-def unfinished_runs(store: Store, workflow_id: str) -> list[int]:
-    """Runs of a workflow that have not ended (new, or stopped half way), oldest order first."""
+def unfinished_runs(store: Store, workflow_id: str, version: str) -> list[int]:
+    """Runs of a workflow version that have not ended (new, or stopped half way).
+
+    Oldest order first. Runs pinned to another version are left for a runner of that version.
+    """
     query = (
         select(RunRow.id)
         .join(OrderRow, OrderRow.id == RunRow.order_pk)
-        .where(RunRow.workflow_id == workflow_id, RunRow.status.in_(("pending", "running")))
+        .where(
+            RunRow.workflow_id == workflow_id,
+            RunRow.version == version,
+            RunRow.status.in_(("pending", "running")),
+        )
         .order_by(OrderRow.created_at, OrderRow.channel, OrderRow.order_id)
     )
     with store.session() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,8 +115,9 @@ def simulator(
     from engine.settings import render_toml
 
     data = json.loads(scenario.read_text(encoding="utf-8"))
-    console.print("# orderhub.toml for this simulator:\n", markup=False)
-    console.print(render_toml(settings_for(f"http://{host}:{port}")), markup=False)
+    typer.echo("# orderhub.toml for this simulator (its test credentials):")
+    typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
+    sys.stdout.flush()
     uvicorn.run(create_app(data), host=host, port=port, log_level="warning")
 
 

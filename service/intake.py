@@ -81,7 +81,7 @@ async def run_intake(
         pulled = await ingest(env, since=since, until=until)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
         summary.warnings = pulled.warnings
-        run_ids = unfinished_runs(store, workflow.id)
+        run_ids = unfinished_runs(store, workflow.id, env.version)
         summary.runs = len(run_ids)
 
         def done(_run_id: int, outcome: str | None) -> None:
