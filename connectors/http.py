@@ -91,7 +91,11 @@ class CircuitBreaker:
 
 
 DEFAULT_MAX_CONNECTIONS = 32
-KEEPALIVE_S = 4.0  # below the common 5 s server idle timeout (uvicorn's default)
+# Idle connections are dropped after 2 s, well inside the common 5 s server idle timeout
+# (uvicorn's, Node's): aiohttp reuses a pooled connection unless its loop has already
+# seen the server's FIN, and a loop busy for a while sees it late; a POST on such a
+# connection fails with ServerDisconnectedError (not retried for non-idempotent calls).
+KEEPALIVE_S = 2.0
 _PATH_SAFE = "/:@!$&'()*+,;=%~"
 
 

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         lifespan="off",
+        timeout_keep_alive=75,  # like the platforms' gateways (nginx's default), not 5 s
         **fast_server_options(),  # httptools + uvloop: several times uvicorn's h11/asyncio
     )
 
