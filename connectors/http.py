@@ -274,7 +274,8 @@ class HttpClient:
             limit=self.max_connections,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_S,
-            ssl=_ssl_context(),
+            # plain http (the simulator, an intranet ERP) needs no TLS context (~80 ms to build)
+            ssl=_ssl_context() if self.base_url.startswith("https:") else False,
         )
         session = aiohttp.ClientSession(
             connector=connector,

@@ -20,6 +20,7 @@ from engine.order import Order
 from engine.store import orders as order_store
 from engine.store import stock as stock_store
 from engine.store.models import Effect, Waybill, utcnow
+from engine.store.prepared import Prepared
 from engine.store.runs import save_run
 from engine.store.writer import Writer
 
@@ -31,13 +32,13 @@ MAX_EFFECT_KEY = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _effects = Effect.__table__
 _waybills = Waybill.__table__
-_EFFECT = select(_effects).where(_effects.c.key == bindparam("key"))
-_SUCCEEDED = (
+_EFFECT = Prepared(select(_effects).where(_effects.c.key == bindparam("key")))
+_SUCCEEDED = Prepared(
     update(_effects)
     .where(_effects.c.key == bindparam("key"))
     .values(status="succeeded", result=bindparam("result"), finished_at=bindparam("now"))
 )
-_UPLOADED = (
+_UPLOADED = Prepared(
     update(_waybills)
     .where(_waybills.c.effect_key == bindparam("key"), _waybills.c.uploaded_at.is_(None))
     .values(uploaded_at=bindparam("now"))
@@ -115,8 +116,8 @@ class NodeStore:
         return self._live.row["warehouse"]
 
     def effect(self, key: str) -> EffectRecord | None:
-        row = self._w.execute(_EFFECT, {"key": key}).first()
-        return EffectRecord(row.key, row.status, row.result) if row else None
+        rows = self._w.run(_EFFECT, {"key": key})
+        return EffectRecord(key, rows[0]["status"], rows[0]["result"]) if rows else None
 
     # -- writes (durable with the run's next commit)
     def assign_warehouse(self, code: str) -> None:
@@ -161,7 +162,7 @@ class NodeStore:
 
     def mark_uploaded(self, key: str) -> None:
         self.wrote = True
-        self._w.execute(_UPLOADED, {"key": key, "now": utcnow()})
+        self._w.run(_UPLOADED, {"key": key, "now": utcnow()})
 
 
 class RunStepContext:
@@ -227,8 +228,4 @@ class RunStepContext:
     def end_effect(self, key: str, result: dict[str, Any]) -> None:
         """Mark the effect SUCCEEDED with its result (durable with the run's next commit)."""
         self.store.wrote = True
-        self._env.writer.execute(
-            update(_effects)
-            .where(_effects.c.key == key)
-            .values(status="succeeded", result=result, finished_at=utcnow())
-        )
+        self._env.writer.run(_SUCCEEDED, {"key": key, "result": result, "now": utcnow()})

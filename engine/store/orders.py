@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, upd
 
 from engine.order import Order
 from engine.store.models import Cursor, OrderKey, OrderRow, utc, utcnow
+from engine.store.prepared import Prepared, run
 
 _orders = OrderRow.__table__
 _keys = OrderKey.__table__
@@ -123,7 +124,8 @@ def find_earlier(
     created in the same second count as earlier when their (channel, order_id) sorts first.
     """
     created = order["created_at"]
-    row = conn.execute(
+    rows = run(
+        conn,
         _FIND_EARLIER,
         {
             "scope": scope,
@@ -134,11 +136,11 @@ def find_earlier(
             "channel": order["channel"],
             "order_id": order["order_id"],
         },
-    ).first()
-    return (row.channel, row.order_id) if row else None
+    )
+    return (rows[0]["channel"], rows[0]["order_id"]) if rows else None
 
 
-_FIND_EARLIER = (
+_FIND_EARLIER = Prepared(
     select(_orders.c.channel, _orders.c.order_id)
     .join(_keys, _keys.c.order_pk == _orders.c.id)
     .where(

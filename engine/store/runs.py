@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, tuple_, update
 
 from engine.store.models import OrderRow, RunRow, utcnow
+from engine.store.prepared import Prepared
+from engine.store.prepared import run as run_prepared
 
 _runs = RunRow.__table__
 _orders = OrderRow.__table__
@@ -72,18 +74,20 @@ def start_runs(
     return [existing[o] for o in orders]
 
 
-_LOAD_RUN = select(_runs).where(_runs.c.id == bindparam("run_id"))
-_LOAD_ORDER = select(
-    _orders.c.id,
-    _orders.c.channel,
-    _orders.c.order_id,
-    _orders.c.created_at,
-    _orders.c.canonical,
-    _orders.c.status,
-    _orders.c.reason,
-    _orders.c.warehouse,
-).where(_orders.c.id == bindparam("order_pk"))
-_SAVE_RUN = (
+_LOAD_RUN = Prepared(select(_runs).where(_runs.c.id == bindparam("run_id")))
+_LOAD_ORDER = Prepared(
+    select(
+        _orders.c.id,
+        _orders.c.channel,
+        _orders.c.order_id,
+        _orders.c.created_at,
+        _orders.c.canonical,
+        _orders.c.status,
+        _orders.c.reason,
+        _orders.c.warehouse,
+    ).where(_orders.c.id == bindparam("order_pk"))
+)
+_SAVE_RUN = Prepared(
     update(_runs)
     .where(_runs.c.id == bindparam("b_id"))
     .values(
@@ -101,7 +105,7 @@ _SAVE_RUN = (
         }
     )
 )
-_SAVE_ORDER = (
+_SAVE_ORDER = Prepared(
     update(_orders)
     .where(_orders.c.id == bindparam("b_id"))
     .values({c: bindparam(c) for c in ("status", "reason", "warehouse")})
@@ -111,16 +115,17 @@ _RUN_FIELDS = ("status", "position", "state", "outcome", "error", "started_at", 
 
 def load_run(conn: Any, run_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A run and its order as plain dicts."""
-    run = dict(conn.execute(_LOAD_RUN, {"run_id": run_id}).mappings().one())
-    order = dict(conn.execute(_LOAD_ORDER, {"order_pk": run["order_pk"]}).mappings().one())
+    (run,) = run_prepared(conn, _LOAD_RUN, {"run_id": run_id})
+    (order,) = run_prepared(conn, _LOAD_ORDER, {"order_pk": run["order_pk"]})
     return run, order
 
 
 def save_run(conn: Any, run: dict[str, Any], order: dict[str, Any]) -> None:
     """Write a run's position, state and status, and its order's status, reason, warehouse."""
-    conn.execute(_SAVE_RUN, {"b_id": run["id"], **{f: run[f] for f in _RUN_FIELDS}})
+    run_prepared(conn, _SAVE_RUN, {"b_id": run["id"], **{f: run[f] for f in _RUN_FIELDS}})
     reason = (order["reason"] or "")[:255] or None
-    conn.execute(
+    run_prepared(
+        conn,
         _SAVE_ORDER,
         {
             "b_id": order["id"],

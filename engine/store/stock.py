@@ -22,6 +22,7 @@ from engine.store.models import (
     StockMove,
     utcnow,
 )
+from engine.store.prepared import Prepared, run
 
 _inventory = InventoryRow.__table__
 _moves = StockMove.__table__
@@ -83,23 +84,22 @@ def reserve(
 
     A second call for the same order returns the availability without reserving again.
     """
-    done = conn.execute(_RESERVED, {"order_pk": order_pk}).scalars().all()
+    done = [row["sku"] for row in run(conn, _RESERVED, {"order_pk": order_pk})]
     if done:
         return {sku: _available(conn, sku, warehouse) for sku in done}
     after: dict[str, int] = {}
     for sku, qty in lines.items():
-        left = conn.execute(_TAKE, {"b_sku": sku, "b_warehouse": warehouse, "qty": qty}).scalar()
-        if left is None:
-            for taken in after:
-                conn.execute(
-                    _GIVE_BACK, {"b_sku": taken, "b_warehouse": warehouse, "qty": lines[taken]}
-                )
+        taken = run(conn, _TAKE, {"b_sku": sku, "b_warehouse": warehouse, "qty": qty})
+        if not taken:
+            for back in after:
+                run(conn, _GIVE_BACK, {"b_sku": back, "b_warehouse": warehouse, "qty": lines[back]})
             return None
-        after[sku] = left
+        after[sku] = taken[0]["left"]
     now = utcnow()
-    conn.execute(
-        insert(_moves),
-        [
+    for sku, qty in lines.items():
+        run(
+            conn,
+            _MOVE,
             {
                 "order_pk": order_pk,
                 "sku": sku,
@@ -108,30 +108,39 @@ def reserve(
                 "qty": qty,
                 "run_id": run_id,
                 "created_at": now,
-            }
-            for sku, qty in lines.items()
-        ],
-    )
+            },
+        )
     return after
 
 
-_RESERVED = select(_moves.c.sku).where(
-    _moves.c.order_pk == bindparam("order_pk"), _moves.c.kind == "reserve"
+_RESERVED = Prepared(
+    select(_moves.c.sku).where(
+        _moves.c.order_pk == bindparam("order_pk"), _moves.c.kind == "reserve"
+    )
+)
+_MOVE = Prepared(
+    insert(_moves).values(
+        {
+            c: bindparam(c)
+            for c in ("order_pk", "sku", "warehouse", "kind", "qty", "run_id", "created_at")
+        }
+    )
 )
 _SAME_ROW = (
     _inventory.c.sku == bindparam("b_sku"),
     _inventory.c.warehouse == bindparam("b_warehouse"),
 )
-_TAKE = (
+_LEFT = (_inventory.c.on_hand - _inventory.c.reserved).label("left")
+_TAKE = Prepared(
     update(_inventory)
     .where(*_SAME_ROW, _inventory.c.on_hand - _inventory.c.reserved >= bindparam("qty"))
     .values(reserved=_inventory.c.reserved + bindparam("qty"))
-    .returning(_inventory.c.on_hand - _inventory.c.reserved)
+    .returning(_LEFT)
 )
-_GIVE_BACK = (
+_GIVE_BACK = Prepared(
     update(_inventory).where(*_SAME_ROW).values(reserved=_inventory.c.reserved - bindparam("qty"))
 )
-_AVAILABLE = select(_inventory.c.on_hand - _inventory.c.reserved).where(*_SAME_ROW)
+_AVAILABLE = Prepared(select(_LEFT).where(*_SAME_ROW))
 
 
 def raise_alert(conn: Any, kind: str, subject: str, message: str, run_id: int | None) -> bool:
@@ -179,10 +188,11 @@ def insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
 
 
 def _available(conn: Any, sku: str, warehouse: str) -> int:
-    return conn.execute(_AVAILABLE, {"b_sku": sku, "b_warehouse": warehouse}).scalar() or 0
+    rows = run(conn, _AVAILABLE, {"b_sku": sku, "b_warehouse": warehouse})
+    return rows[0]["left"] if rows else 0
 
 
-_IGNORING: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], Prepared] = {}
 
 
 def _insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
@@ -193,11 +203,11 @@ def _insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
     if statement is None:
         insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
         pk = list(table.primary_key.columns)[0]
-        statement = (
+        statement = Prepared(
             insert_(table)
             .values({c: bindparam(c) for c in values})
             .on_conflict_do_nothing()
             .returning(pk)
         )
         _IGNORING[cache_key] = statement
-    return conn.execute(statement, values).scalar() is not None
+    return bool(run(conn, statement, values))

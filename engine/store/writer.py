@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Result, insert
+from sqlalchemy import Connection, Executable, Result, bindparam, insert
 
 from engine.store import Store
 from engine.store.models import StepRow
+from engine.store.prepared import Prepared
 
 _steps = StepRow.__table__
+_INSERT_STEP = Prepared(
+    insert(_steps).values({c.name: bindparam(c.name) for c in _steps.columns if c.name != "id"})
+)
 
 
 class Writer:
@@ -29,6 +33,7 @@ class Writer:
         self._steps: list[dict[str, Any]] = []
         self._flush: asyncio.Task[None] | None = None
         self._open = False
+        self._cursor: Any = None
         self.commits = 0
 
     @property
@@ -40,6 +45,18 @@ class Writer:
         self._open = True
         return self.conn.execute(statement, params)
 
+    def run(self, prepared: Prepared, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a prepared statement straight on the driver, in the same transaction."""
+        return prepared.run(self._raw_cursor(), self.dialect, params)
+
+    def _raw_cursor(self) -> Any:
+        if not self.conn.in_transaction():
+            self.conn.begin()
+        if self._cursor is None:
+            self._cursor = self.conn.connection.driver_connection.cursor()
+        self._open = True
+        return self._cursor
+
     def add_steps(self, rows: list[dict[str, Any]]) -> None:
         """Queue step records; they are inserted together just before the next commit."""
         self._steps.extend(rows)
@@ -49,7 +66,7 @@ class Writer:
         """Insert the queued steps and commit everything written so far."""
         if self._steps:
             steps, self._steps = self._steps, []
-            self.conn.execute(insert(_steps), steps)
+            _INSERT_STEP.run_many(self._raw_cursor(), self.dialect, steps)
         if self._open:
             self.conn.commit()
             self._open = False
@@ -70,6 +87,8 @@ class Writer:
 
     def close(self) -> None:
         self.commit()
+        if self._cursor is not None:
+            self._cursor.close()
         self.conn.close()
 
     async def _commit_soon(self) -> None:
