@@ -12,6 +12,9 @@ Prints figures and never fails on speed (it is not part of the pass/fail suite):
    (dry run) against the same decisions written as plain Python, with and without a SQLite
    commit per order.
 
+`--profile` instead runs the 1,200-order day under cProfile and books each function's own
+time to a library (HTTP client, SQLAlchemy, sqlite3, pydantic, engine, nodes ...).
+
 The last line printed is one JSON object with every figure, for the README to quote.
 """
 
@@ -583,6 +586,65 @@ def overhead(scenario: dict[str, Any], workdir: Path, repeat: int = 3) -> dict[s
     }
 
 
+# --------------------------------------------------------------------------- 5: profile
+
+PROFILE_DAY = ROOT / "tests" / "fixtures" / "intake-1200-s7.json"
+#: where a function's own time is booked, by the first fragment found in its file name
+PROFILE_BUCKETS = (
+    (
+        "HTTP client (httpx, httpcore, anyio, h11, ssl, socket)",
+        ("httpx", "httpcore", "anyio", "h11", "ssl", "socket", "sniffio"),
+    ),
+    ("SQLAlchemy", ("sqlalchemy",)),
+    ("sqlite3 (the database itself)", ("sqlite3",)),
+    ("pydantic", ("pydantic",)),
+    ("json", ("json",)),
+    ("connectors/", ("/connectors/",)),
+    ("engine/", ("/engine/",)),
+    ("nodes/", ("/nodes/",)),
+    ("asyncio", ("asyncio",)),
+)
+
+
+def profile_day(path: Path = PROFILE_DAY) -> dict[str, Any]:
+    """cProfile the composed end-to-end path on a day; own time booked by library."""
+    import cProfile
+    import pstats
+
+    from engine.loader import load_workflow
+    from engine.store import open_store
+    from service.intake import read_scenario
+
+    with tempfile.TemporaryDirectory(prefix="orderhub-bench-") as tmp:
+        wf = load_workflow(WORKFLOW)
+        store = open_store(str(Path(tmp) / "profile.db"))
+        info = read_scenario(path)
+        out: dict[str, Any] = {}
+        profiler = cProfile.Profile()
+        with simulator(path) as (sim, _mem):
+            profiler.enable()
+            asyncio.run(_composed(wf, store, sim, info, out))
+            profiler.disable()
+        store.dispose()
+    stats = pstats.Stats(profiler)
+    buckets: Counter[str] = Counter()
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{filename}:{name}"
+        label = next(
+            (label for label, parts in PROFILE_BUCKETS if any(p in where for p in parts)),
+            "other (builtins, stdlib)",
+        )
+        buckets[label] += tottime
+    total = sum(buckets.values())
+    print(f"\n== 5. where the time goes: cProfile of {path.name}, composed calls")
+    print(f"  {out['orders']:,} orders, {out['seconds']:.1f} s wall under the profiler")
+    for label, seconds in buckets.most_common():
+        print(f"  {label:<58} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+    print("\n  top functions by cumulative time:")
+    stats.sort_stats("cumulative").print_stats(r"(engine|nodes|connectors)/", 25)
+    return {k: round(v, 3) for k, v in buckets.items()}
+
+
 # --------------------------------------------------------------------------- printing
 
 
@@ -650,7 +712,14 @@ def e2e_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 orders instead of 50,000")
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile the 1,200-order day (cProfile)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        buckets = profile_day()
+        print(json.dumps({"profile_own_time_s": buckets}, separators=(",", ":")))
+        return 0
     big = 10_000 if args.quick else 50_000
     figures: dict[str, Any] = {
         "quick": args.quick,
