@@ -162,6 +162,18 @@ def check_report(store: Any, path: Path, refs: set[str]) -> tuple[bool, list[str
     seconds = time.perf_counter() - t0
     expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
     diffs = compare_with_expected(report, expected)
+    wrong = [r for r, want in expected["outcomes"].items() if report["outcomes"].get(r) != want]
+    if wrong:  # say why, while the database still exists
+        from sqlalchemy import select
+
+        from engine.store.models import OrderRow
+
+        with store.session() as session:
+            for row in session.execute(
+                select(OrderRow.channel, OrderRow.order_id, OrderRow.reason)
+            ):
+                if f"{row.channel}:{row.order_id}" in wrong[:5]:
+                    diffs.append(f"{row.channel}:{row.order_id} reason: {row.reason}")
     return not diffs, diffs, seconds
 
 
@@ -193,7 +205,7 @@ def end_to_end_cli(path: Path, workdir: Path) -> dict[str, Any]:
         "messages_sent": summary.messages_sent,
         "report_s": report_s,
         "matched_oracle": matched,
-        "diffs": diffs[:5],
+        "diffs": diffs[:10],
         "rss_self_peak_mb": rss_self_mb(),
         "rss_phase_hwm_mb": proc_hwm_mb(),
         **mem,
@@ -295,7 +307,7 @@ def end_to_end_composed(path: Path, workdir: Path) -> dict[str, Any]:
     store.dispose()
     out.update(
         matched_oracle=matched,
-        diffs=diffs[:5],
+        diffs=diffs[:10],
         report_s=report_s,
         rss_self_peak_mb=rss_self_mb(),
         rss_phase_hwm_mb=proc_hwm_mb(),
@@ -535,7 +547,7 @@ def engine_dry_run(scenario: dict[str, Any], db_path: Path) -> dict[str, Any]:
         "sql_statements_run": counter.total - ingest_sql,
         "outcome_totals": report["outcome_totals"],
         "matched_oracle": not diffs,
-        "diffs": diffs[:5],
+        "diffs": diffs[:10],
     }
 
 
