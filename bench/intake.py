@@ -25,112 +25,31 @@ import asyncio
 import gc
 import json
 import os
-import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ROOT / "workflows" / "order_intake.yaml"
-PEAK_DAY = ROOT / "tests" / "fixtures" / "intake-4000-s11.json"
-BIG_SEED = 2026
-OUTCOMES = (
-    "shipped",
-    "held_low_stock",
-    "out_of_stock",
-    "duplicate_review",
-    "invalid",
-    "awaiting_payment",
+from bench.common import (
+    BIG_SEED,
+    PEAK_DAY,
+    ROOT,
+    WORKFLOW,
+    SqlCounter,
+    children_cpu_s,
+    load_average,
+    proc_hwm_mb,
+    reset_hwm,
+    rss_children_mb,
+    rss_self_mb,
 )
-
-
-# --------------------------------------------------------------------------- memory
-
-
-def rss_self_mb() -> float:
-    """Peak RSS of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_children_mb() -> float:
-    """Largest peak RSS of any child this process has waited for."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def proc_hwm_mb(pid: int | str = "self") -> float | None:
-    """VmHWM (peak RSS) of a live process from /proc, None where unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def reset_hwm() -> bool:
-    """Reset this process's VmHWM (Linux `clear_refs` 5) so a phase's own peak shows."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-# --------------------------------------------------------------------------- SQL counting
-
-
-class SqlCounter:
-    """Counts statements (by verb) and commits on one engine while active."""
-
-    def __init__(self, engine: Any) -> None:
-        from sqlalchemy import event
-
-        self._event = event
-        self.engine = engine
-        self.statements: Counter[str] = Counter()
-        self.rows_batched = 0  # parameter sets sent through executemany
-        self.commits = 0
-        event.listen(engine, "before_cursor_execute", self._on_execute)
-        event.listen(engine, "commit", self._on_commit)
-
-    def _on_execute(self, _conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        self.statements[statement.lstrip().split(None, 1)[0].upper()] += 1
-        if executemany:
-            self.rows_batched += len(parameters)
-
-    def _on_commit(self, _conn) -> None:  # type: ignore[no-untyped-def]
-        self.commits += 1
-
-    def stop(self) -> None:
-        self._event.remove(self.engine, "before_cursor_execute", self._on_execute)
-        self._event.remove(self.engine, "commit", self._on_commit)
-
-    @property
-    def total(self) -> int:
-        return sum(self.statements.values())
-
+from bench.overhead import overhead
+from bench.printing import e2e_rows, table
 
 # --------------------------------------------------------------------------- 1 + 2: end to end
 
@@ -240,9 +159,10 @@ async def _composed(wf: Any, store: Any, sim: Any, info: Any, out: dict[str, Any
         pulled = await ingest_mod.ingest(env, since=info.since, until=info.until)
         t1, c1 = time.perf_counter(), time.process_time()
         ingest_sql = counter.total
-        run_ids = unfinished_runs(store, wf.id)
+        run_ids = unfinished_runs(store, wf.id, env.version)
         t2, c2 = time.perf_counter(), time.process_time()
         commits_before = env.writer.commits
+        statements_before = env.writer.statements
 
         def done(_run_id: int, outcome: str | None) -> None:
             outcomes[outcome or "unfinished"] += 1
@@ -279,6 +199,10 @@ async def _composed(wf: Any, store: Any, sim: Any, info: Any, out: dict[str, Any
             "messages_sent": sent,
             "outcomes": dict(outcomes),
             "writer_commits_run": env.writer.commits - commits_before,
+            # the per-order path runs prepared statements on the driver, which SqlCounter's
+            # SQLAlchemy events do not see: the writer counts them
+            "writer_statements_run": env.writer.statements - statements_before,
+            "writer_statements_per_order": (env.writer.statements - statements_before) / n,
             "commits_total": counter.commits,
             "sql_statements": counter.total,
             "sql_statements_pull": ingest_sql,
@@ -328,274 +252,6 @@ def generate_day(orders: int, seed: int, path: Path) -> float:
         [sys.executable, "-c", code, str(orders), str(seed), str(path)], check=True, cwd=ROOT
     )
     return time.perf_counter() - t0
-
-
-# --------------------------------------------------------------------------- 4: plain Python
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "")
-
-
-def plain_phone(phone: str | None) -> str:
-    digits = "".join(c for c in _nfkc(phone or "") if c.isdigit() and c.isascii())
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits
-
-
-def plain_problems(order: dict[str, Any], catalogue: set[str], phone: str) -> list[str]:
-    items = order.get("items") or []
-    found = []
-    if not phone:
-        found.append("missing_receiver_phone")
-    if any(i.get("sku") not in catalogue for i in items):
-        found.append("unknown_sku")
-    if any(int(i.get("qty", 0)) <= 0 for i in items):
-        found.append("bad_quantity")
-    return found
-
-
-def plain_key(order: dict[str, Any], phone: str) -> tuple[str, str, str]:
-    r = order.get("receiver") or {}
-    address = "".join(_nfkc(r.get(k, "")) for k in ("province", "city", "district", "address"))
-    address = "".join(address.split())
-    skus = ",".join(sorted({"".join(_nfkc(i["sku"]).split()) for i in order.get("items") or []}))
-    return phone, address, skus
-
-
-def plain_warehouse(order: dict[str, Any], by_province: dict[str, str], default: str) -> str:
-    province = "".join(_nfkc((order.get("receiver") or {}).get("province", "")).split())
-    return by_province.get(province, default)
-
-
-def plain_reserve(
-    order: dict[str, Any], warehouse: str, available: dict[tuple[str, str], int], safety: int
-) -> tuple[str, list[str]]:
-    need: Counter[str] = Counter()
-    for item in order["items"]:
-        need[item["sku"]] += int(item["qty"])
-    if any(qty > available.get((sku, warehouse), 0) for sku, qty in need.items()):
-        return "out_of_stock", []
-    for sku, qty in need.items():
-        available[(sku, warehouse)] -= qty
-    low = [f"{sku}@{warehouse}" for sku in need if available[(sku, warehouse)] < safety]
-    return ("held_low_stock" if low else "shipped"), low
-
-
-WORKFLOW_WAREHOUSES = {
-    "east": ["上海市", "江苏省", "浙江省", "安徽省", "山东省", "江西省"],
-    "south": ["广东省", "广西壮族自治区", "福建省", "海南省"],
-}
-
-
-def plain_intake(scenario: dict[str, Any], on_order: Any = None) -> dict[str, Any]:
-    """order_intake.yaml's decisions as plain functions over the scenario's dicts, in memory.
-
-    Paid? -> invalid reasons -> dedup key within the window -> warehouse by province ->
-    reserve stock (shipped / held_low_stock / out_of_stock). `on_order(ref, outcome,
-    reason, warehouse, reserved)` is called after each order (used to add a commit).
-    """
-    rules = scenario.get("rules") or {}
-    window = timedelta(minutes=rules.get("dedup_window_minutes", 60))
-    safety = rules.get("safety_stock", 10)
-    catalogue = {s["sku"] for s in scenario["skus"]}
-    by_province = {
-        "".join(_nfkc(p).split()): c for c, ps in WORKFLOW_WAREHOUSES.items() for p in ps
-    }
-    available: dict[tuple[str, str], int] = Counter()
-    for row in scenario["inventory"]:
-        available[(row["sku"], row["warehouse"])] += int(row["on_hand"])
-    rows = sorted(
-        (datetime.fromisoformat(o["created_at"]), channel, o["order_id"], o)
-        for channel, orders in scenario["channels"].items()
-        for o in orders
-    )
-    outcomes: dict[str, str] = {}
-    duplicates: dict[str, str] = {}
-    last_seen: dict[tuple[str, str, str], tuple[datetime, str]] = {}
-    alerts: set[str] = set()
-    for created, channel, order_id, order in rows:
-        ref = f"{channel}:{order_id}"
-        reason = warehouse = None
-        reserved: dict[str, int] = {}
-        if order.get("status") != "paid":
-            outcome = "awaiting_payment"
-        else:
-            phone = plain_phone((order.get("receiver") or {}).get("phone"))
-            problems = plain_problems(order, catalogue, phone)
-            if problems:
-                outcome, reason = "invalid", problems[0]
-            else:
-                key = plain_key(order, phone)
-                earlier = last_seen.get(key)
-                last_seen[key] = (created, ref)
-                if earlier is not None and created - earlier[0] <= window:
-                    outcome, reason = "duplicate_review", f"possible duplicate of {earlier[1]}"
-                    duplicates[ref] = earlier[1]
-                else:
-                    warehouse = plain_warehouse(order, by_province, "east")
-                    outcome, low = plain_reserve(order, warehouse, available, safety)
-                    alerts.update(low)
-                    if outcome != "out_of_stock":
-                        for item in order["items"]:
-                            reserved[item["sku"]] = reserved.get(item["sku"], 0) + item["qty"]
-        outcomes[ref] = outcome
-        if on_order is not None:
-            on_order(ref, outcome, reason, warehouse, reserved)
-    totals = Counter(outcomes.values())
-    return {
-        "orders_total": len(outcomes),
-        "outcome_totals": {name: totals.get(name, 0) for name in OUTCOMES},
-        "outcomes": outcomes,
-        "duplicates": duplicates,
-        "purchase_alerts": sorted(alerts),
-    }
-
-
-def plain_with_commits(scenario: dict[str, Any], db_path: Path) -> dict[str, Any]:
-    """`plain_intake` writing each order's outcome and reservation, one commit per order."""
-    db = sqlite3.connect(db_path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE outcome (ref TEXT PRIMARY KEY, status TEXT, reason TEXT, wh TEXT)")
-    db.execute("CREATE TABLE stock (sku TEXT, wh TEXT, reserved INT, PRIMARY KEY (sku, wh))")
-    db.executemany(
-        "INSERT OR IGNORE INTO stock VALUES (?, ?, 0)",
-        [(r["sku"], r["warehouse"]) for r in scenario["inventory"]],
-    )
-
-    def write(ref: str, outcome: str, reason: str | None, wh: str | None, reserved: dict) -> None:
-        db.execute("BEGIN")
-        db.execute("INSERT INTO outcome VALUES (?, ?, ?, ?)", (ref, outcome, reason, wh))
-        for sku, qty in reserved.items():
-            db.execute(
-                "UPDATE stock SET reserved = reserved + ? WHERE sku = ? AND wh = ?", (qty, sku, wh)
-            )
-        db.execute("COMMIT")
-
-    try:
-        return plain_intake(scenario, write)
-    finally:
-        db.close()
-
-
-# --------------------------------------------------------------------------- 4: engine, no network
-
-
-def engine_dry_run(scenario: dict[str, Any], db_path: Path) -> dict[str, Any]:
-    """The engine on the scenario's orders: ingest's `_store_batch`, then every run, dry run."""
-    from sqlalchemy import func, select
-
-    from engine.dispatch import EmbeddedDispatcher, unfinished_runs
-    from engine.ingest import Batch, IndexContext, IngestResult, _store_batch
-    from engine.loader import load_workflow
-    from engine.runner import RunEnv, Runner
-    from engine.store import open_store
-    from engine.store import stock as stock_store
-    from engine.store.models import StepRow
-    from service.report import build_report, compare_with_expected
-
-    wf = load_workflow(WORKFLOW)
-    store = open_store(f"sqlite:///{db_path}")
-    with store.engine.begin() as conn:
-        stock_store.sync_catalogue(conn, scenario["skus"])
-        stock_store.sync_inventory(conn, scenario["inventory"])
-    counter = SqlCounter(store.engine)
-    env = RunEnv(wf, store, None, dry_run=True)
-    try:
-        t0, c0 = time.perf_counter(), time.process_time()
-        indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
-        index_ctx = IndexContext(env.catalogue())
-        env.writer.commit()
-        result = IngestResult()
-        end = datetime.fromisoformat(scenario["window"]["end"])
-        for channel, orders in scenario["channels"].items():
-            batch = Batch(
-                f"{wf.id}/{wf.source}/{channel}",
-                end,
-                [({**o, "channel": channel}, o) for o in orders],
-            )
-            with store.engine.begin() as conn:
-                _store_batch(env, conn, batch, indexers, index_ctx, result)
-        t1 = time.perf_counter()
-        ingest_sql = counter.total
-        run_ids = unfinished_runs(store, wf.id)
-        commits_before = env.writer.commits
-        asyncio.run(EmbeddedDispatcher(Runner(env)).run_all(run_ids))
-        env.writer.commit()
-        t2, c2 = time.perf_counter(), time.process_time()
-    finally:
-        env.close()
-        counter.stop()
-    with store.engine.connect() as conn:
-        steps = conn.execute(select(func.count()).select_from(StepRow.__table__)).scalar()
-    report = build_report(store)
-    diffs = compare_with_expected(report, scenario["expected"])
-    store.dispose()
-    n = len(run_ids)
-    return {
-        "orders": n,
-        "seconds": t2 - t0,
-        "cpu_s": c2 - c0,
-        "store_s": t1 - t0,
-        "run_s": t2 - t1,
-        "steps": steps,
-        "nodes_per_order": steps / n,
-        "writer_commits_run": env.writer.commits - commits_before,
-        "sql_statements_store": ingest_sql,
-        "sql_statements_run": counter.total - ingest_sql,
-        "outcome_totals": report["outcome_totals"],
-        "matched_oracle": not diffs,
-        "diffs": diffs[:10],
-    }
-
-
-def overhead(scenario: dict[str, Any], workdir: Path, repeat: int = 3) -> dict[str, Any]:
-    """(a) engine dry run vs (b) plain Python vs (c) plain Python + a commit per order."""
-    expected = {k: v for k, v in scenario["expected"]["outcome_totals"].items() if v}
-    plain_s = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        plain = plain_intake(scenario)
-        plain_s.append(time.perf_counter() - t0)
-    time_b = min(plain_s)
-    plain_matched = {k: v for k, v in plain["outcome_totals"].items() if v} == expected
-
-    t0 = time.perf_counter()
-    committed = plain_with_commits(scenario, workdir / "plain-commits.db")
-    time_c = time.perf_counter() - t0
-
-    a = engine_dry_run(scenario, workdir / "engine-dry.db")
-    n = a["orders"]
-    node_execs = a["steps"]
-    return {
-        "orders": n,
-        "a_engine_s": a["seconds"],
-        "a_engine_cpu_s": a["cpu_s"],
-        "a_engine_orders_per_s": n / a["seconds"],
-        "a_store_s": a["store_s"],
-        "a_run_s": a["run_s"],
-        "a_run_orders_per_s": n / a["run_s"],
-        "a_nodes_per_order": a["nodes_per_order"],
-        "a_writer_commits_run": a["writer_commits_run"],
-        "a_sql_statements_store": a["sql_statements_store"],
-        "a_sql_statements_run": a["sql_statements_run"],
-        "a_matched_oracle": a["matched_oracle"],
-        "a_diffs": a["diffs"],
-        "b_plain_s": time_b,
-        "b_plain_orders_per_s": n / time_b,
-        "b_matched_totals": plain_matched,
-        "c_plain_commit_per_order_s": time_c,
-        "c_plain_commit_per_order_orders_per_s": n / time_c,
-        "c_matched_totals": committed["outcome_totals"] == plain["outcome_totals"],
-        "ratio_a_over_b": a["seconds"] / time_b,
-        "ratio_a_run_over_b": a["run_s"] / time_b,
-        "per_node_overhead_us": 1e6 * (a["seconds"] - time_b) / node_execs,
-        "per_node_overhead_run_only_us": 1e6 * (a["run_s"] - time_b) / node_execs,
-        "per_node_overhead_cpu_us": 1e6 * (a["cpu_s"] - time_b) / node_execs,
-        "rss_self_peak_mb": rss_self_mb(),
-    }
 
 
 # --------------------------------------------------------------------------- 5: profile
@@ -655,70 +311,6 @@ def profile_day(path: Path = PROFILE_DAY) -> dict[str, Any]:
     print("\n  top functions by cumulative time:")
     stats.sort_stats("cumulative").print_stats(r"(engine|nodes|connectors)/", 25)
     return {k: round(v, 3) for k, v in buckets.items()}
-
-
-# --------------------------------------------------------------------------- printing
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if value is None:
-        return "n/a"
-    return str(value)
-
-
-def table(title: str, rows: list[tuple[str, Any]]) -> None:
-    print(f"\n== {title}")
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"  {label:<{width}}  {_fmt(value)}")
-
-
-def e2e_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
-    rows = [
-        ("orders (runs)", r["orders"]),
-        ("seconds (wall)", r["seconds"]),
-        ("CPU s, this process", r["cpu_s"]),
-        ("CPU s, simulator child", r.get("sim_cpu_s")),
-        ("orders/s", r["orders_per_s"]),
-        ("ms per order", r["ms_per_order"]),
-    ]
-    if "pull_s" in r:
-        rows += [
-            ("  pull (ingest) s", r["pull_s"]),
-            ("    CPU s", r["pull_cpu_s"]),
-            ("    of which storing pages s", r["pull_store_s"]),
-            ("    of which HTTP + ERP sync s", r["pull_http_and_prepare_s"]),
-            ("  find unfinished runs s", r["find_runs_s"]),
-            ("  run (dispatcher) s", r["run_s"]),
-            ("    CPU s", r["run_cpu_s"]),
-            ("  run orders/s", r["run_orders_per_s"]),
-            ("  outbox drain s", r["outbox_s"]),
-            ("writer commits in the run phase", r["writer_commits_run"]),
-            ("commits (all, this engine)", r["commits_total"]),
-            (
-                "SQL statements (pull / run)",
-                f"{r['sql_statements_pull']:,} / {r['sql_statements_run']:,}",
-            ),
-            ("SQL statements per order, run phase", r["sql_per_order_run"]),
-            ("SQL by verb", r["sql_by_verb"]),
-        ]
-    rows += [
-        ("outcomes", r["outcomes"]),
-        ("messages sent (WeCom)", r["messages_sent"]),
-        ("build_report s", r["report_s"]),
-        ("matches the oracle", r["matched_oracle"]),
-        ("peak RSS, this process MB", r["rss_self_peak_mb"]),
-        ("peak RSS, this phase MB (VmHWM)", r["rss_phase_hwm_mb"]),
-        ("peak RSS, simulator child MB", r.get("sim_hwm_mb")),
-        ("RUSAGE_CHILDREN max MB", r.get("children_maxrss_mb")),
-    ]
-    if r["diffs"]:
-        rows.append(("differences", "; ".join(r["diffs"])))
-    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

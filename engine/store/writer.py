@@ -35,6 +35,7 @@ class Writer:
         self._open = False
         self._cursor: Any = None
         self.commits = 0
+        self.statements = 0  # executed through this writer (batched step inserts count once)
 
     @property
     def dialect(self) -> Any:
@@ -43,10 +44,12 @@ class Writer:
     def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
         """Run a statement in the open transaction (opening one if needed)."""
         self._open = True
+        self.statements += 1
         return self.conn.execute(statement, params)
 
     def run(self, prepared: Prepared, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Run a prepared statement straight on the driver, in the same transaction."""
+        self.statements += 1
         return prepared.run(self._raw_cursor(), self.dialect, params)
 
     def _raw_cursor(self) -> Any:
@@ -67,6 +70,7 @@ class Writer:
         if self._steps:
             steps, self._steps = self._steps, []
             _INSERT_STEP.run_many(self._raw_cursor(), self.dialect, steps)
+            self.statements += 1
         if self._open:
             self.conn.commit()
             self._open = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.intake import plain_intake
+from bench.plain import plain_intake
 from connectors.simulator.generator import generate_scenario
 
 
