@@ -83,24 +83,32 @@ def upsert_orders(conn: Any, pulled: Iterable[tuple[Order, dict]]) -> list[Store
             changed.append({**values, "b_id": row.id})
             stored.append(StoredOrder(row.id, order, digest, row.content_hash != digest))
     if fresh:
-        ids = (
-            conn.execute(
-                insert(_orders).returning(_orders.c.id, sort_by_parameter_order=True),
-                [
-                    {**values, "channel": o.channel, "order_id": o.order_id, "status": "new"}
-                    for o, _, values in fresh
-                ],
-            )
-            .scalars()
-            .all()
+        # one executemany, then the ids by key: INSERT ... RETURNING in parameter order
+        # costs one statement per row on SQLite
+        conn.execute(
+            insert(_orders),
+            [
+                {**values, "channel": o.channel, "order_id": o.order_id, "status": "new"}
+                for o, _, values in fresh
+            ],
         )
-        stored.extend(StoredOrder(i, o, d, True) for i, (o, d, _) in zip(ids, fresh, strict=True))
+        ids = _ids_by_key(conn, [(o.channel, o.order_id) for o, _, _ in fresh])
+        stored.extend(StoredOrder(ids[(o.channel, o.order_id)], o, d, True) for o, d, _ in fresh)
     if changed:
         conn.execute(
             update(_orders).where(_orders.c.id == bindparam("b_id")),
             changed,
         )
     return stored
+
+
+def _ids_by_key(conn: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(_orders.c.id, _orders.c.channel, _orders.c.order_id).where(
+            tuple_(_orders.c.channel, _orders.c.order_id).in_(keys)
+        )
+    )
+    return {(r.channel, r.order_id): r.id for r in rows}
 
 
 def save_keys(conn: Any, rows: list[dict[str, Any]]) -> None:

@@ -46,28 +46,34 @@ def start_runs(
             .values(status="superseded")
         )
         now = utcnow()
-        ids = (
-            conn.execute(
-                insert(_runs).returning(_runs.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "order_pk": pk,
-                        "order_hash": digest,
-                        "workflow_id": workflow_id,
-                        "version": version,
-                        "draft": draft,
-                        "status": "pending",
-                        "position": start,
-                        "state": {},
-                        "created_at": now,
-                    }
-                    for pk, digest in new
-                ],
-            )
-            .scalars()
-            .all()
+        conn.execute(
+            insert(_runs),
+            [
+                {
+                    "order_pk": pk,
+                    "order_hash": digest,
+                    "workflow_id": workflow_id,
+                    "version": version,
+                    "draft": draft,
+                    "status": "pending",
+                    "position": start,
+                    "state": {},
+                    "created_at": now,
+                }
+                for pk, digest in new
+            ],
         )
-        existing.update(zip(new, ids, strict=True))
+        ids = {
+            (r.order_pk, r.order_hash): r.id
+            for r in conn.execute(
+                select(_runs.c.id, _runs.c.order_pk, _runs.c.order_hash).where(
+                    _runs.c.workflow_id == workflow_id,
+                    _runs.c.version == version,
+                    tuple_(_runs.c.order_pk, _runs.c.order_hash).in_(new),
+                )
+            )
+        }
+        existing.update(ids)
         conn.execute(
             update(_orders).where(_orders.c.id.in_([pk for pk, _ in new])).values(status="pending")
         )
