@@ -272,14 +272,16 @@ class _transaction:
                 try:
                     self.session.commit()
                 except IntegrityError as error:
-                    self.session.rollback()
-                    raise ConflictError(
-                        "someone else saved at the same moment; list the versions and try again"
-                    ) from error
-            else:
+                    exc = error
+            if exc is not None:
                 self.session.rollback()
         finally:
             self.session.close()
+        if isinstance(exc, IntegrityError):  # a flush or the commit lost a race
+            raise ConflictError(
+                "someone else changed this workflow at the same moment; "
+                "list its versions and try again"
+            ) from exc
         return False
 
 
