@@ -22,6 +22,7 @@ from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
 from service.intake import IntakeSummary, read_scenario, run_intake
 from service.report import build_report, compare_with_expected, unexpected_outcomes
+from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
     help="orderhub: every channel's orders through one versioned workflow.",
@@ -30,6 +31,8 @@ app = typer.Typer(
 )
 scenario_app = typer.Typer(help="Order-intake scenarios (the project's own generator).")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(versions_app, name="versions")
+app.add_typer(audit_app, name="audit")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 

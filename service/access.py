@@ -1,0 +1,62 @@
+"""Who may do what: the acting user, and the one table of role → allowed actions.
+
+Every door (CLI, API, editor) goes through the service functions, which call `require`
+before they act; the check is written here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import PermissionDenied
+
+ROLES = ("admin", "ops_manager", "reviewer", "warehouse", "finance", "auditor")
+
+_READ_ALL = {"versions.list", "versions.show", "versions.diff", "audit.list", "audit.verify"}
+_CHANGE = {"versions.save", "versions.activate", "versions.rollback"}
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "admin": frozenset(_READ_ALL | _CHANGE),
+    "ops_manager": frozenset(_READ_ALL | _CHANGE),
+    "auditor": frozenset(_READ_ALL),
+    "reviewer": frozenset({"versions.list", "versions.show"}),
+    "warehouse": frozenset({"versions.list", "versions.show"}),
+    "finance": frozenset({"versions.list", "versions.show"}),
+}
+ACTIONS = frozenset().union(*ALLOWED.values())
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user acting in a role (``li.wei:ops_manager``)."""
+
+    user: str
+    role: str
+
+    def __str__(self) -> str:
+        return f"{self.user}:{self.role}"
+
+
+def parse_actor(text: str) -> Actor:
+    """``USER:ROLE`` as an `Actor`; raises `PermissionDenied` for a malformed value or role."""
+    user, sep, role = text.strip().rpartition(":")
+    if not sep or not user or not role:
+        raise PermissionDenied(f"--as {text!r}: write it as USER:ROLE, e.g. li.wei:ops_manager")
+    if role not in ALLOWED:
+        raise PermissionDenied(f"--as {text!r}: unknown role {role!r} (roles: {', '.join(ROLES)})")
+    return Actor(user, role)
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    return action in ALLOWED.get(actor.role, frozenset())
+
+
+def require(actor: Actor, action: str) -> None:
+    """Raise `PermissionDenied` unless the actor's role may do `action`, naming who may."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")  # a programming error, not a user's
+    if not allowed(actor, action):
+        roles = [role for role in ROLES if action in ALLOWED[role]]
+        raise PermissionDenied(
+            f"{actor.user} ({actor.role}) may not {action}; it needs the role " + " or ".join(roles)
+        )

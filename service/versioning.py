@@ -1,0 +1,99 @@
+"""Version and audit use cases: check the actor's role, then call `versions`.
+
+The CLI (and later the API and the editor) call these; none of them checks roles itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from engine.store import Store
+from service.access import Actor, require
+from versions import audit
+from versions import store as vstore
+from versions.audit import AuditEntry
+from versions.diff import Change, semantic_diff, text_diff
+from versions.store import Rollback, Version
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """Two versions compared: the semantic changes and the unified text diff."""
+
+    workflow_id: str
+    old: int
+    new: int
+    changes: list[Change]
+    text: str
+
+    def as_dict(self) -> dict:
+        return {
+            "workflow_id": self.workflow_id,
+            "old": self.old,
+            "new": self.new,
+            "changes": [c.as_dict() for c in self.changes],
+            "text": self.text,
+        }
+
+
+def list_versions(store: Store, actor: Actor, workflow_id: str) -> list[Version]:
+    require(actor, "versions.list")
+    return vstore.list_versions(store, workflow_id)
+
+
+def show_version(store: Store, actor: Actor, workflow_id: str, number: int | None) -> Version:
+    require(actor, "versions.show")
+    return vstore.get_version(store, workflow_id, number)
+
+
+def save_version(
+    store: Store,
+    actor: Actor,
+    path_or_text: str | os.PathLike,
+    *,
+    base: int | None,
+    message: str,
+    confirm: bool = False,
+) -> Version:
+    require(actor, "versions.save")
+    return vstore.save(
+        store, path_or_text, actor=actor, base=base, message=message, confirm=confirm
+    )
+
+
+def diff_versions(store: Store, actor: Actor, workflow_id: str, old: int, new: int) -> VersionDiff:
+    require(actor, "versions.diff")
+    a = vstore.get_version(store, workflow_id, old)
+    b = vstore.get_version(store, workflow_id, new)
+    return VersionDiff(
+        workflow_id,
+        old,
+        new,
+        semantic_diff(a.workflow(), b.workflow()),
+        text_diff(a.text, b.text, f"{workflow_id}@v{old}", f"{workflow_id}@v{new}"),
+    )
+
+
+def activate_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:
+    require(actor, "versions.activate")
+    return vstore.activate(store, workflow_id, number, actor=actor)
+
+
+def rollback_version(
+    store: Store, actor: Actor, workflow_id: str, number: int, *, reason: str
+) -> Rollback:
+    require(actor, "versions.rollback")
+    return vstore.rollback(store, workflow_id, number, actor=actor, reason=reason)
+
+
+def audit_entries(
+    store: Store, actor: Actor, *, subject: str | None = None, limit: int | None = None
+) -> list[AuditEntry]:
+    require(actor, "audit.list")
+    return audit.list_entries(store, subject=subject, limit=limit)
+
+
+def verify_audit(store: Store, actor: Actor) -> list[str]:
+    require(actor, "audit.verify")
+    return audit.verify(store)

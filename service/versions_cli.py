@@ -1,0 +1,213 @@
+"""`orderhub versions …` and `orderhub audit …`: parse the options, call the service, print.
+
+Every command takes `--db` and `--as USER:ROLE`; every read command takes `--json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from engine.errors import OrderhubError, ValidationError
+from engine.store import Store, open_store
+from service import versioning
+from service.access import Actor, parse_actor
+from service.console import console
+
+versions_app = typer.Typer(
+    help="Saved workflow versions: list, show, save, diff, activate, roll back.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="The hash-chained audit log: list and verify.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+DB = typer.Option(None, "--db", help="database URL (default ORDERHUB_DB or orderhub.db)")
+AS = typer.Option(..., "--as", help="who is acting, as USER:ROLE (e.g. li.wei:ops_manager)")
+JSON = typer.Option(False, "--json", help="print JSON")
+
+
+@versions_app.command("list")
+def list_(workflow_id: str, db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
+    """Every version of WORKFLOW_ID, oldest first; * marks the active one."""
+    found = _call(db, as_, lambda s, a: versioning.list_versions(s, a, workflow_id))
+    if as_json:
+        _json([v.summary() for v in found])
+        return
+    table = Table(title=f"{workflow_id} versions")
+    for column in ("", "version", "based on", "author", "saved (UTC)", "message"):
+        table.add_column(column)
+    for v in found:
+        table.add_row(
+            "*" if v.active else "",
+            f"v{v.number}",
+            f"v{v.based_on}" if v.based_on else "",
+            v.author,
+            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.message,
+        )
+    console.print(table)
+
+
+@versions_app.command()
+def show(
+    workflow_id: str,
+    number: int | None = typer.Argument(None, help="version number (default: the active one)"),
+    db: str | None = DB,
+    as_: str = AS,
+    as_json: bool = JSON,
+) -> None:
+    """One version's record and its document."""
+    v = _call(db, as_, lambda s, a: versioning.show_version(s, a, workflow_id, number))
+    if as_json:
+        _json({**v.summary(), "text": v.text})
+        return
+    typer.echo(
+        f"# {v.label}{' (active)' if v.active else ''} by {v.author} at "
+        f"{v.created_at:%Y-%m-%d %H:%M:%S} UTC, sha256 {v.content_hash[:12]}: {v.message}"
+    )
+    typer.echo(v.text, nl=not v.text.endswith("\n"))
+
+
+@versions_app.command()
+def save(
+    file: Path,
+    message: str = typer.Option(..., "-m", "--message", help="what changed and why"),
+    base: int | None = typer.Option(None, "--base", help="the version this was edited from"),
+    confirm: bool = typer.Option(False, "--confirm", help="yes, remove or bypass a critical node"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Validate FILE and save it as the next version (refused if --base is not the latest)."""
+    v = _call(
+        db,
+        as_,
+        lambda s, a: versioning.save_version(
+            s, a, file, base=base, message=message, confirm=confirm
+        ),
+    )
+    typer.echo(f"saved {v.label}" + (" (active)" if v.active else ""))
+
+
+@versions_app.command()
+def diff(
+    workflow_id: str, old: int, new: int, db: str | None = DB, as_: str = AS, as_json: bool = JSON
+) -> None:
+    """What changed from version OLD to NEW: the semantic changes, then the text diff."""
+    d = _call(db, as_, lambda s, a: versioning.diff_versions(s, a, workflow_id, old, new))
+    if as_json:
+        _json(d.as_dict())
+        return
+    typer.echo(f"# {workflow_id} v{old} → v{new}: {len(d.changes)} semantic change(s)")
+    for change in d.changes:
+        typer.echo(str(change))
+    if d.text:
+        typer.echo("")
+        typer.echo(d.text, nl=False)
+
+
+@versions_app.command()
+def activate(workflow_id: str, number: int, db: str | None = DB, as_: str = AS) -> None:
+    """Make version NUMBER the one that runs."""
+    v = _call(db, as_, lambda s, a: versioning.activate_version(s, a, workflow_id, number))
+    typer.echo(f"{v.label} is active")
+
+
+@versions_app.command()
+def rollback(
+    workflow_id: str,
+    number: int,
+    reason: str = typer.Option(..., "--reason", help="why (recorded in the audit log)"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Save version NUMBER's content as a new version and make it active at once."""
+    r = _call(
+        db, as_, lambda s, a: versioning.rollback_version(s, a, workflow_id, number, reason=reason)
+    )
+    typer.echo(
+        f"rolled back {workflow_id} to v{r.restored}'s content as v{r.version.number}, "
+        f"active ({r.seconds * 1000:.0f} ms)"
+    )
+
+
+@audit_app.command("list")
+def audit_list(
+    subject: str | None = typer.Option(None, help="only records about this (a workflow id)"),
+    limit: int | None = typer.Option(None, min=1, help="only the newest N records"),
+    db: str | None = DB,
+    as_: str = AS,
+    as_json: bool = JSON,
+) -> None:
+    """Audit records, oldest first: who did what, when, to what, and why."""
+    entries = _call(
+        db, as_, lambda s, a: versioning.audit_entries(s, a, subject=subject, limit=limit)
+    )
+    if as_json:
+        _json([e.as_dict() for e in entries])
+        return
+    table = Table(title="audit log")
+    for column in ("#", "at (UTC)", "who", "action", "subject", "detail", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{e.actor}:{e.role}",
+            e.action,
+            e.subject,
+            json.dumps(e.detail, ensure_ascii=False),
+            e.reason or "",
+        )
+    console.print(table)
+
+
+@audit_app.command()
+def verify(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
+    """Recompute the audit chain; exit 1 and name each row that was edited or deleted."""
+    problems = _call(db, as_, versioning.verify_audit)
+    if as_json:
+        _json({"intact": not problems, "problems": problems})
+    elif problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+    else:
+        typer.echo("audit log intact")
+    if problems:
+        raise typer.Exit(1)
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+@contextmanager
+def _opened(db: str | None) -> Iterator[Store]:
+    store = open_store(db)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _call(db: str | None, as_: str, use_case: Callable[[Store, Actor], T]) -> T:
+    """Run a use case as the `--as` actor; an orderhub error becomes `error: …`, exit 1."""
+    try:
+        actor = parse_actor(as_)
+        with _opened(db) as store:
+            return use_case(store, actor)
+    except ValidationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except OrderhubError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -1,0 +1,156 @@
+"""The audit log: append-only, each row chained to the one before by a sha256 hash.
+
+A row's `hash` is ``sha256(prev_hash + canonical JSON of the row)`` where the row is its id,
+time, actor, role, action, subject, detail and reason; the first row's `prev_hash` is empty.
+Ids are assigned 1, 2, 3… by `record` itself, so two writers racing for the same place
+collide on the primary key instead of forking the chain. `verify` recomputes the chain and
+names every edited, deleted or reordered row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.store import Store
+from engine.store.models import utcnow
+from versions.models import AuditRow
+
+
+class Acting(Protocol):
+    """Who is acting: a user name and a role (the service layer's `Actor` is one)."""
+
+    user: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit record as read back."""
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "at": self.at.isoformat()}
+
+
+def record(
+    session: Session,
+    actor: Acting,
+    action: str,
+    subject: str,
+    detail: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEntry:
+    """Append one audit row in the caller's transaction (it commits or rolls back with it)."""
+    last = session.execute(
+        select(AuditRow.id, AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)
+    ).first()
+    row = AuditRow(
+        id=(last.id + 1) if last else 1,
+        at=utcnow(),
+        actor=actor.user,
+        role=actor.role,
+        action=action,
+        subject=subject,
+        detail=detail or {},
+        reason=reason,
+        prev_hash=last.hash if last else "",
+    )
+    row.hash = _hash(row.prev_hash, row)
+    session.add(row)
+    session.flush()
+    return _entry(row)
+
+
+def verify(store: Store) -> list[str]:
+    """Every problem in the chain (edited, deleted or reordered rows); empty when intact.
+
+    Deleting the newest rows leaves a shorter chain that is still consistent; only a copy
+    of the newest hash kept elsewhere can show that.
+    """
+    problems: list[str] = []
+    prev_hash, expected_id = "", 1
+    with store.session() as session:
+        for row in session.scalars(select(AuditRow).order_by(AuditRow.id)):
+            if row.id != expected_id:
+                problems.append(
+                    f"audit row {expected_id}"
+                    + (f"..{row.id - 1}" if row.id - 1 > expected_id else "")
+                    + " is missing (deleted)"
+                )
+            if row.prev_hash != prev_hash:
+                problems.append(
+                    f"audit row {row.id} does not follow the row before it "
+                    "(a row was deleted, inserted or reordered)"
+                )
+            if _hash(row.prev_hash, row) != row.hash:
+                problems.append(f"audit row {row.id} was edited after it was written")
+            prev_hash, expected_id = row.hash, row.id + 1
+    return problems
+
+
+def list_entries(
+    store: Store, *, subject: str | None = None, limit: int | None = None
+) -> list[AuditEntry]:
+    """Audit records, oldest first (the newest `limit` when given), optionally of one subject."""
+    query = select(AuditRow).order_by(AuditRow.id.desc())
+    if subject is not None:
+        query = query.where(AuditRow.subject == subject)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.session() as session:
+        return [_entry(row) for row in reversed(session.scalars(query).all())]
+
+
+def count(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(AuditRow)) or 0
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _hash(prev_hash: str, row: AuditRow) -> str:
+    body = {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "role": row.role,
+        "action": row.action,
+        "subject": row.subject,
+        "detail": row.detail,
+        "reason": row.reason,
+    }
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        row.id,
+        row.at,
+        row.actor,
+        row.role,
+        row.action,
+        row.subject,
+        dict(row.detail),
+        row.reason,
+        row.prev_hash,
+        row.hash,
+    )

@@ -1,0 +1,343 @@
+"""The version store: save, list, show, activate and roll back workflow versions.
+
+A version is an immutable copy of a validated document, numbered 1, 2, 3… per workflow.
+A save names the version it was edited from (`base`); when the workflow moved on since,
+the save is refused with a `ConflictError`, so no one's change is silently lost. Exactly
+one version of a workflow is active: the first save activates itself, later saves wait
+for `activate`, and `rollback` saves an earlier content as a new version, active at once.
+Each operation is one transaction that writes its audit record with it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.errors import ConflictError, WorkflowError
+from engine.loader import load_workflow
+from engine.store import Store
+from engine.store.models import utcnow
+from engine.workflow import Workflow
+from versions import audit
+from versions.audit import Acting
+from versions.diff import critical_changes, semantic_diff
+from versions.models import ActiveVersionRow, VersionRow
+
+
+@dataclass(frozen=True)
+class Version:
+    """One saved version of a workflow."""
+
+    workflow_id: str
+    number: int
+    content_hash: str
+    text: str
+    author: str
+    message: str
+    created_at: datetime
+    based_on: int | None
+    confirmed: bool
+    active: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+    def workflow(self) -> Workflow:
+        """The validated workflow of this version (named ``<id>@v<number>`` in problems)."""
+        return load_workflow(f"{self.workflow_id}@v{self.number}", text=self.text)
+
+    def summary(self) -> dict:
+        """Everything but the text, JSON-ready."""
+        return {
+            "workflow_id": self.workflow_id,
+            "number": self.number,
+            "content_hash": self.content_hash,
+            "author": self.author,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "based_on": self.based_on,
+            "confirmed": self.confirmed,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What `rollback` did: the new version (active) and how long it took."""
+
+    version: Version
+    restored: int
+    seconds: float
+
+
+def save(
+    store: Store,
+    path_or_text: str | os.PathLike,
+    *,
+    actor: Acting,
+    base: int | None,
+    message: str,
+    confirm: bool = False,
+) -> Version:
+    """Validate a document and save it as the next version of its workflow.
+
+    `path_or_text` is a file path, or the document itself when it holds a newline.
+    Raises `ValidationError` (nothing written), `ConflictError` when `base` is not the
+    latest version, and `WorkflowError` for an unchanged document or a critical node
+    removed or bypassed without `confirm`.
+    """
+    name, text = _source(path_or_text)
+    wf = load_workflow(name, text=text)
+    with _transaction(store) as session:
+        latest = _latest(session, wf.id)
+        if latest is None and base is not None:
+            raise ConflictError(
+                f"{wf.id} has no versions yet, so there is no v{base} to base on; "
+                "save the first version without --base"
+            )
+        if latest is not None and base != latest.number:
+            seen = f"based on v{base}" if base is not None else "not based on any version"
+            review = (
+                f"`orderhub versions diff {wf.id} {base} {latest.number}`"
+                if base is not None
+                else f"`orderhub versions show {wf.id} {latest.number}`"
+            )
+            raise ConflictError(
+                f"{wf.id} is at v{latest.number}, but this save is {seen}; review {review}, "
+                f"merge your change into it and save again with --base {latest.number}"
+            )
+        critical: list[str] = []
+        if latest is not None:
+            if latest.content_hash == wf.content_hash:
+                raise WorkflowError(
+                    f"nothing to save: the document is identical to {wf.id} v{latest.number}"
+                )
+            old = load_workflow(f"{wf.id}@v{latest.number}", text=latest.text)
+            critical = [str(c) for c in critical_changes(semantic_diff(old, wf))]
+            if critical and not confirm:
+                raise WorkflowError(
+                    f"this save removes or bypasses a critical node ({'; '.join(critical)}); "
+                    "if that is intended, save again with --confirm"
+                )
+        row = VersionRow(
+            workflow_id=wf.id,
+            number=(latest.number + 1) if latest else 1,
+            content_hash=wf.content_hash,
+            text=text,
+            author=actor.user,
+            message=message,
+            created_at=utcnow(),
+            based_on=base,
+            confirmed=bool(critical),
+        )
+        session.add(row)
+        detail: dict = {"number": row.number, "based_on": base, "content_hash": row.content_hash}
+        if critical:
+            detail["confirmed_critical"] = critical
+        audit.record(session, actor, "save", wf.id, detail, message)
+        active = latest is None
+        if active:
+            _set_active(session, wf.id, row.number, actor)
+            audit.record(session, actor, "activate", wf.id, {"number": row.number}, "first version")
+        return _version(row, active=active)
+
+
+def list_versions(store: Store, workflow_id: str) -> list[Version]:
+    """Every version of a workflow, oldest first (the active one flagged)."""
+    with store.session() as session:
+        active = _active_number(session, workflow_id)
+        rows = session.scalars(
+            select(VersionRow)
+            .where(VersionRow.workflow_id == workflow_id)
+            .order_by(VersionRow.number)
+        ).all()
+        return [_version(row, active=row.number == active) for row in rows]
+
+
+def get_version(store: Store, workflow_id: str, number: int | None = None) -> Version:
+    """Version `number` of a workflow, or its active version when `number` is None."""
+    with store.session() as session:
+        active = _active_number(session, workflow_id)
+        wanted = active if number is None else number
+        row = None
+        if wanted is not None:
+            row = session.scalars(
+                select(VersionRow).where(
+                    VersionRow.workflow_id == workflow_id, VersionRow.number == wanted
+                )
+            ).first()
+        if row is None:
+            what = "no active version" if number is None else f"no version {number}"
+            raise WorkflowError(
+                f"{workflow_id} has {what}; `orderhub versions list {workflow_id}` shows them"
+            )
+        return _version(row, active=row.number == active)
+
+
+def workflow_ids(store: Store) -> list[str]:
+    with store.session() as session:
+        return list(
+            session.scalars(
+                select(VersionRow.workflow_id).distinct().order_by(VersionRow.workflow_id)
+            )
+        )
+
+
+def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> Version:
+    """Make version `number` the one that runs (audited)."""
+    get_version(store, workflow_id, number)  # a clear error for a missing version
+    with _transaction(store) as session:
+        previous = _active_number(session, workflow_id)
+        if previous == number:
+            raise WorkflowError(f"{workflow_id} v{number} is already active")
+        _set_active(session, workflow_id, number, actor)
+        audit.record(
+            session, actor, "activate", workflow_id, {"number": number, "previous": previous}
+        )
+        row = session.scalars(
+            select(VersionRow).where(
+                VersionRow.workflow_id == workflow_id, VersionRow.number == number
+            )
+        ).one()
+        return _version(row, active=True)
+
+
+def rollback(
+    store: Store, workflow_id: str, number: int, *, actor: Acting, reason: str
+) -> Rollback:
+    """Save version `number`'s content as a new version based on the latest, active at once."""
+    started = time.perf_counter()
+    if not reason.strip():
+        raise WorkflowError('a rollback needs a reason (--reason "…"); it goes in the audit log')
+    target = get_version(store, workflow_id, number)
+    target.workflow()  # still valid under today's node types and rules
+    with _transaction(store) as session:
+        latest = _latest(session, workflow_id)
+        assert latest is not None  # `target` exists
+        if latest.number == number:
+            raise WorkflowError(
+                f"v{number} is the latest version of {workflow_id}; to run it, use "
+                f"`orderhub versions activate {workflow_id} {number}`"
+            )
+        previous = _active_number(session, workflow_id)
+        row = VersionRow(
+            workflow_id=workflow_id,
+            number=latest.number + 1,
+            content_hash=target.content_hash,
+            text=target.text,
+            author=actor.user,
+            message=f"rollback to v{number}: {reason}",
+            created_at=utcnow(),
+            based_on=latest.number,
+            confirmed=False,
+        )
+        session.add(row)
+        _set_active(session, workflow_id, row.number, actor)
+        audit.record(
+            session,
+            actor,
+            "rollback",
+            workflow_id,
+            {"restored": number, "number": row.number, "previous_active": previous},
+            reason,
+        )
+        version = _version(row, active=True)
+    return Rollback(version, number, time.perf_counter() - started)
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+class _transaction:
+    """A session in one transaction; a race on a unique key becomes a `ConflictError`."""
+
+    def __init__(self, store: Store) -> None:
+        self.session = store.session()
+
+    def __enter__(self) -> Session:
+        self.session.begin()
+        return self.session
+
+    def __exit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            if exc_type is None:
+                try:
+                    self.session.commit()
+                except IntegrityError as error:
+                    exc = error
+            if exc is not None:
+                self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, IntegrityError):  # a flush or the commit lost a race
+            raise ConflictError(
+                "someone else changed this workflow at the same moment; "
+                "list its versions and try again"
+            ) from exc
+        return False
+
+
+def _source(path_or_text: str | os.PathLike) -> tuple[str, str]:
+    if isinstance(path_or_text, str) and "\n" in path_or_text:
+        return "<text>", path_or_text
+    path = Path(path_or_text)
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return str(path), ""  # load_workflow reports it (an empty document) at path:1:1
+
+
+def _latest(session: Session, workflow_id: str) -> VersionRow | None:
+    number = session.scalar(
+        select(func.max(VersionRow.number)).where(VersionRow.workflow_id == workflow_id)
+    )
+    if number is None:
+        return None
+    return session.scalars(
+        select(VersionRow).where(VersionRow.workflow_id == workflow_id, VersionRow.number == number)
+    ).one()
+
+
+def _active_number(session: Session, workflow_id: str) -> int | None:
+    return session.scalar(
+        select(ActiveVersionRow.number).where(ActiveVersionRow.workflow_id == workflow_id)
+    )
+
+
+def _set_active(session: Session, workflow_id: str, number: int, actor: Acting) -> None:
+    row = session.get(ActiveVersionRow, workflow_id)
+    if row is None:
+        session.add(
+            ActiveVersionRow(
+                workflow_id=workflow_id,
+                number=number,
+                activated_at=utcnow(),
+                activated_by=actor.user,
+            )
+        )
+    else:
+        row.number, row.activated_at, row.activated_by = number, utcnow(), actor.user
+    session.flush()
+
+
+def _version(row: VersionRow, *, active: bool) -> Version:
+    return Version(
+        row.workflow_id,
+        row.number,
+        row.content_hash,
+        row.text,
+        row.author,
+        row.message,
+        row.created_at,
+        row.based_on,
+        row.confirmed,
+        active,
+    )
