@@ -15,7 +15,6 @@ import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import quote_plus
 
 from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
@@ -75,9 +74,19 @@ class SfConnector:
             "msgDigest": digest(msg_data, timestamp, self._check_word),
             "msgData": msg_data,
         }
+        body = "&".join(f"{k}={java_urlencode(v)}" for k, v in form.items()).encode("ascii")
         return await self._http.call(
-            "POST", SERVICE_PATH, data=form, parse=_parse, retry=retry, reconcile=reconcile
+            "POST",
+            SERVICE_PATH,
+            data=body,
+            headers=_FORM,
+            parse=_parse,
+            retry=retry,
+            reconcile=reconcile,
         )
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def digest(msg_data: str, timestamp: str, check_word: str) -> str:
@@ -87,8 +96,18 @@ def digest(msg_data: str, timestamp: str, check_word: str) -> str:
 
 
 def java_urlencode(text: str) -> str:
-    """URL-encode like Java's URLEncoder (UTF-8, space as '+', '*' kept, '~' encoded)."""
-    return quote_plus(text, safe="*").replace("~", "%7E")
+    """URL-encode like Java's URLEncoder (UTF-8, space as '+', '*' kept, '~' encoded).
+
+    One `str.translate` over the UTF-8 bytes: urllib's quote costs ~0.3 ms on a typical
+    Chinese msgData, and it is needed for every SF call (signature and form body).
+    """
+    return text.encode("utf-8").decode("latin-1").translate(_JAVA_URLENCODE)
+
+
+_JAVA_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*_")
+_JAVA_URLENCODE = {
+    i: chr(i) if i in _JAVA_SAFE else "+" if i == 0x20 else f"%{i:02X}" for i in range(256)
+}
 
 
 def build_order(order_key: str, order: dict, sender: dict, monthly_card: str) -> dict:

@@ -128,3 +128,16 @@ def test_digest_matches_the_documented_recipe():
     assert digest("ab", "1", "cw") == "3JL/MXyVOnN3Tou4AI5oAQ=="
     assert digest("a b", "1", "cw") == base64.b64encode(hashlib.md5(b"a+b1cw").digest()).decode()
     assert java_urlencode("a b~*") == "a+b%7E*"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["丝绒唇釉 #01 ~*._-+&=%/", '{"a":"科技园路５７６号"}', "x y😀", "", "A1005 流量受控"],
+)
+def test_java_urlencode_matches_javas_urlencoder(text: str) -> None:
+    """Space as '+', '*' kept, '~' encoded, everything else %XX of its UTF-8 bytes."""
+    from urllib.parse import quote_plus
+
+    from connectors.sf import java_urlencode
+
+    assert java_urlencode(text) == quote_plus(text, safe="*").replace("~", "%7E")
