@@ -22,6 +22,7 @@ from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
 from service.intake import IntakeSummary, read_scenario, run_intake
 from service.report import build_report, compare_with_expected, unexpected_outcomes
+from service.targets import is_file, load_file, resolve
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -54,7 +55,7 @@ def validate(files: list[Path]) -> None:
 
 @app.command()
 def run(
-    workflow: Path,
+    workflow: str = typer.Argument(..., help="a workflow file, or a stored workflow ID[@vN]"),
     scenario: Path | None = typer.Option(None, help="serve this scenario from a simulator"),
     db: str | None = typer.Option(None, help="database URL (default ORDERHUB_DB or orderhub.db)"),
     report: Path | None = typer.Option(None, help="write the report JSON here"),
@@ -69,13 +70,17 @@ def run(
 ) -> None:
     """Pull every order, run each through WORKFLOW, print a summary and write a report.
 
+    WORKFLOW is a file (a draft run unless its content is a saved version) or the id of a
+    stored workflow (its active version; ID@vN for another one).
+
     With --scenario a simulator serves it on a free loopback port and the pull runs until
     every order of the scenario is in; without, the systems in the settings file are pulled
     from each channel's saved cursor.
     """
     try:
-        wf = load_workflow(workflow)
-        _run(wf, RunOptions(scenario, db, report, concurrency, config, since, until))
+        wf = load_file(workflow) if is_file(workflow) else None  # a broken file writes nothing
+        options = RunOptions(scenario, db, report, concurrency, config, since, until)
+        _run(workflow, wf, options)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -95,7 +100,7 @@ def demo(
     write_scenario(generate_scenario(orders, seed), path)
     console.print(f"generated {orders} orders (seed {seed}) in {path}")
     options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
-    result = _run(load_workflow(DEFAULT_WORKFLOW), options)
+    result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
     expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
     diffs = compare_with_expected(result, expected)
     if diffs:
@@ -164,9 +169,12 @@ class RunOptions:
     until: datetime | None = None
 
 
-def _run(wf: Workflow, options: RunOptions) -> dict[str, Any]:
+def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     settings = load_settings(str(options.config) if options.config else None)
     store = open_store(options.db or settings.db)
+    target = resolve(store, ref, wf)
+    wf = target.workflow
+    console.print(f"workflow: {target.label}")
     refs = None
     with progress_bar() as bar:
         task = bar.add_task("running orders", total=None)
@@ -183,6 +191,7 @@ def _run(wf: Workflow, options: RunOptions) -> dict[str, Any]:
                     since=since,
                     until=until,
                     concurrency=options.concurrency,
+                    draft=target.draft,
                     progress=progress,
                 )
             )

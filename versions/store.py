@@ -182,6 +182,12 @@ def get_version(store: Store, workflow_id: str, number: int | None = None) -> Ve
         return _version(row, active=row.number == active)
 
 
+def find_by_hash(store: Store, workflow_id: str, content_hash: str) -> Version | None:
+    """The saved version with exactly this content, if there is one."""
+    versions = [v for v in list_versions(store, workflow_id) if v.content_hash == content_hash]
+    return versions[-1] if versions else None
+
+
 def workflow_ids(store: Store) -> list[str]:
     with store.session() as session:
         return list(
