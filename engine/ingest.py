@@ -146,7 +146,26 @@ def _store_batch(
     index_ctx: IndexContext,
     result: IngestResult,
 ) -> None:
-    orders = [(Order.model_validate(canonical), raw) for canonical, raw in batch.items]
+    store_orders(env, conn, batch.items, result, indexers, index_ctx)
+    order_store.set_cursor(conn, batch.cursor, batch.position)
+
+
+def store_orders(
+    env: RunEnv,
+    conn: Any,
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    result: IngestResult,
+    indexers: list[Any] | None = None,
+    index_ctx: IndexContext | None = None,
+) -> None:
+    """Upsert orders, record their lookup keys and start a run for each new or changed one.
+
+    The part of ingest after the pull; a replay feeds recorded orders through it too.
+    """
+    if indexers is None:
+        indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
+    index_ctx = index_ctx or IndexContext(env.catalogue())
+    orders = [(Order.model_validate(canonical), raw) for canonical, raw in items]
     result.pulled += len(orders)
     changed = [s for s in order_store.upsert_orders(conn, orders) if s.changed]
     keys = [
@@ -167,4 +186,3 @@ def _store_batch(
         conn, wf.id, env.version, env.draft, wf.start, [(s.id, s.content_hash) for s in changed]
     )
     result.changed += len(changed)
-    order_store.set_cursor(conn, batch.cursor, batch.position)

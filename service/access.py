@@ -12,7 +12,14 @@ from engine.errors import PermissionDenied
 
 ROLES = ("admin", "ops_manager", "reviewer", "warehouse", "finance", "auditor")
 
-_READ_ALL = {"versions.list", "versions.show", "versions.diff", "audit.list", "audit.verify"}
+_READ_ALL = {
+    "versions.list",
+    "versions.show",
+    "versions.diff",
+    "versions.replay",
+    "audit.list",
+    "audit.verify",
+}
 _CHANGE = {"versions.save", "versions.activate", "versions.rollback"}
 
 ALLOWED: dict[str, frozenset[str]] = {

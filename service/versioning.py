@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from engine.loader import load_workflow
 from engine.store import Store
 from service.access import Actor, require
 from versions import audit
 from versions import store as vstore
 from versions.audit import AuditEntry
 from versions.diff import Change, semantic_diff, text_diff
+from versions.replay import ReplayReport, input_from_scenario, input_from_store, replay
 from versions.store import Rollback, Version
 
 
@@ -73,6 +76,34 @@ def diff_versions(store: Store, actor: Actor, workflow_id: str, old: int, new: i
         semantic_diff(a.workflow(), b.workflow()),
         text_diff(a.text, b.text, f"{workflow_id}@v{old}", f"{workflow_id}@v{new}"),
     )
+
+
+def replay_version(
+    store: Store,
+    actor: Actor,
+    workflow_id: str,
+    candidate: str,
+    *,
+    against: int | None = None,
+    scenario: str | None = None,
+    days: int | None = None,
+) -> ReplayReport:
+    """What `candidate` (a version number or a file) would decide differently on real orders.
+
+    Against the active version (or version `against`), over a scenario's orders or the
+    orders of the last `days` days in the store; nothing real is touched.
+    """
+    require(actor, "versions.replay")
+    base = vstore.get_version(store, workflow_id, against).workflow()
+    if candidate.isdigit():
+        new = vstore.get_version(store, workflow_id, int(candidate)).workflow()
+    else:
+        new = load_workflow(candidate)
+    if scenario is not None:
+        data = input_from_scenario(scenario)
+    else:
+        data = input_from_store(store, days or 7, datetime.now(UTC))
+    return replay(data, base, new)
 
 
 def activate_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:

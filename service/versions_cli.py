@@ -137,6 +137,46 @@ def rollback(
     )
 
 
+@versions_app.command()
+def replay(
+    workflow_id: str,
+    candidate: str = typer.Argument(..., help="a version number or a workflow file"),
+    against: int | None = typer.Option(None, help="compare with this version (default active)"),
+    scenario: str | None = typer.Option(None, help="replay a scenario file's orders"),
+    days: int = typer.Option(7, min=1, help="else the orders of the last N days in the store"),
+    db: str | None = DB,
+    as_: str = AS,
+    as_json: bool = JSON,
+) -> None:
+    """What CANDIDATE would decide differently, on recorded orders, with nothing real touched."""
+    r = _call(
+        db,
+        as_,
+        lambda s, a: versioning.replay_version(
+            s, a, workflow_id, candidate, against=against, scenario=scenario, days=days
+        ),
+    )
+    if as_json:
+        _json(r.as_dict())
+        return
+    typer.echo(
+        f"# replayed {r.orders} orders through both versions in {r.seconds:.2f} s "
+        f"({r.orders_per_second:.0f} orders/s)"
+    )
+    for change in r.changes:
+        typer.echo(f"change: {change}")
+    typer.echo(f"{len(r.changed)} order(s) would be decided differently")
+    for group, refs in sorted(r.groups.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(sorted(refs)[:5]) + (" …" if len(refs) > 5 else "")
+        typer.echo(f"  {len(refs):5d}  {group}: {shown}")
+    if r.oversold:
+        typer.echo(
+            f"OVERSELL: {len(r.oversold)} order(s) would ship with no stock left: "
+            + ", ".join(r.oversold[:10])
+            + (" …" if len(r.oversold) > 10 else "")
+        )
+
+
 @audit_app.command("list")
 def audit_list(
     subject: str | None = typer.Option(None, help="only records about this (a workflow id)"),
