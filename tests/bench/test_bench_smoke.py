@@ -14,3 +14,10 @@ def test_plain_intake_reproduces_the_oracle_totals() -> None:
     assert result["outcome_totals"] == expected["outcome_totals"]
     assert result["duplicates"] == expected["duplicates"]
     assert result["purchase_alerts"] == expected["purchase_alerts"]
+
+
+def test_the_200_node_workflow_of_the_versions_benchmark_is_valid() -> None:
+    from bench.versions import diff_figures
+
+    figures = diff_figures()  # asserts the one expected change itself
+    assert figures["nodes"] == 200
