@@ -20,7 +20,7 @@ _READ_ALL = {
     "audit.list",
     "audit.verify",
 }
-_CHANGE = {"versions.save", "versions.activate", "versions.rollback"}
+_CHANGE = {"versions.save", "versions.activate", "versions.rollback", "versions.approve"}
 
 ALLOWED: dict[str, frozenset[str]] = {
     "admin": frozenset(_READ_ALL | _CHANGE),

@@ -14,6 +14,7 @@ from engine.store import Store
 from service.access import Actor, require
 from versions import audit
 from versions import store as vstore
+from versions.approval import approve
 from versions.audit import AuditEntry
 from versions.diff import Change, semantic_diff, text_diff
 from versions.replay import ReplayReport, input_from_scenario, input_from_store, replay
@@ -104,6 +105,11 @@ def replay_version(
     else:
         data = input_from_store(store, days or 7, datetime.now(UTC))
     return replay(data, base, new)
+
+
+def approve_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:
+    require(actor, "versions.approve")
+    return approve(store, workflow_id, number, actor=actor)
 
 
 def activate_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:

@@ -113,6 +113,13 @@ def diff(
 
 
 @versions_app.command()
+def approve(workflow_id: str, number: int, db: str | None = DB, as_: str = AS) -> None:
+    """Approve version NUMBER (workflows with require_approval: true; not your own change)."""
+    v = _call(db, as_, lambda s, a: versioning.approve_version(s, a, workflow_id, number))
+    typer.echo(f"{workflow_id} v{v.number} approved by {v.approved_by}; activate it to run it")
+
+
+@versions_app.command()
 def activate(workflow_id: str, number: int, db: str | None = DB, as_: str = AS) -> None:
     """Make version NUMBER the one that runs."""
     v = _call(db, as_, lambda s, a: versioning.activate_version(s, a, workflow_id, number))

@@ -33,6 +33,9 @@ class VersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     based_on: Mapped[int | None] = mapped_column(Integer)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
 
 
 class ActiveVersionRow(Base):

@@ -45,6 +45,12 @@ class Version:
     based_on: int | None
     confirmed: bool
     active: bool = False
+    requires_approval: bool = False
+    approved_by: str | None = None
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.requires_approval and self.approved_by is None
 
     @property
     def label(self) -> str:
@@ -137,13 +143,14 @@ def save(
             created_at=utcnow(),
             based_on=base,
             confirmed=bool(critical),
+            requires_approval=wf.require_approval,
         )
         session.add(row)
         detail: dict = {"number": row.number, "based_on": base, "content_hash": row.content_hash}
         if critical:
             detail["confirmed_critical"] = critical
         audit.record(session, actor, "save", wf.id, detail, message)
-        active = latest is None
+        active = latest is None and not wf.require_approval  # else it waits for approval
         if active:
             _set_active(session, wf.id, row.number, actor)
             audit.record(session, actor, "activate", wf.id, {"number": row.number}, "first version")
@@ -204,15 +211,20 @@ def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> V
         previous = _active_number(session, workflow_id)
         if previous == number:
             raise WorkflowError(f"{workflow_id} v{number} is already active")
-        _set_active(session, workflow_id, number, actor)
-        audit.record(
-            session, actor, "activate", workflow_id, {"number": number, "previous": previous}
-        )
         row = session.scalars(
             select(VersionRow).where(
                 VersionRow.workflow_id == workflow_id, VersionRow.number == number
             )
         ).one()
+        if row.requires_approval and row.approved_by is None:
+            raise WorkflowError(
+                f"{workflow_id} v{number} needs a second person's approval before it can run: "
+                f"`orderhub versions approve {workflow_id} {number} --as USER:ROLE`"
+            )
+        _set_active(session, workflow_id, number, actor)
+        audit.record(
+            session, actor, "activate", workflow_id, {"number": number, "previous": previous}
+        )
         return _version(row, active=True)
 
 
@@ -225,6 +237,10 @@ def rollback(
         raise WorkflowError('a rollback needs a reason (--reason "…"); it goes in the audit log')
     target = get_version(store, workflow_id, number)
     target.workflow()  # still valid under today's node types and rules
+    if target.awaiting_approval:
+        raise WorkflowError(
+            f"{workflow_id} v{number} was never approved; approve it before rolling back to it"
+        )
     with _transaction(store) as session:
         latest = _latest(session, workflow_id)
         assert latest is not None  # `target` exists
@@ -244,6 +260,9 @@ def rollback(
             created_at=utcnow(),
             based_on=latest.number,
             confirmed=False,
+            # the restored content was approved (or needed none) when it ran before
+            requires_approval=target.requires_approval,
+            approved_by=target.approved_by,
         )
         session.add(row)
         _set_active(session, workflow_id, row.number, actor)
@@ -346,4 +365,6 @@ def _version(row: VersionRow, *, active: bool) -> Version:
         row.based_on,
         row.confirmed,
         active,
+        bool(row.requires_approval),
+        row.approved_by,
     )
