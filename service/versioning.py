@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from engine.errors import WorkflowError
 from engine.loader import load_workflow
 from engine.store import Store
 from service.access import Actor, require
@@ -59,11 +60,60 @@ def save_version(
     base: int | None,
     message: str,
     confirm: bool = False,
+    replay_scenario: str | None = None,
+    replay_days: int | None = None,
 ) -> Version:
+    """Save a version; with a replay, changed outcomes must be confirmed and are recorded."""
     require(actor, "versions.save")
+    evidence = None
+    if replay_scenario is not None or replay_days is not None:
+        evidence = _replay_evidence(store, path_or_text, replay_scenario, replay_days, confirm)
     return vstore.save(
-        store, path_or_text, actor=actor, base=base, message=message, confirm=confirm
+        store,
+        path_or_text,
+        actor=actor,
+        base=base,
+        message=message,
+        confirm=confirm,
+        evidence=evidence,
     )
+
+
+def _replay_evidence(
+    store: Store,
+    path_or_text: str | os.PathLike,
+    scenario: str | None,
+    days: int | None,
+    confirm: bool,
+) -> dict | None:
+    name, text = vstore.read_source(path_or_text)
+    candidate = load_workflow(name, text=text)
+    try:
+        active = vstore.get_version(store, candidate.id).workflow()
+    except WorkflowError:
+        return None  # nothing runs yet: nothing to compare with
+    data = (
+        input_from_scenario(scenario)
+        if scenario
+        else input_from_store(store, days or 7, datetime.now(UTC))
+    )
+    report = replay(data, active, candidate)
+    if not report.changed:
+        return {"replay": {"orders": report.orders, "changed": 0}}
+    summary = {
+        "orders": report.orders,
+        "changed": len(report.changed),
+        "groups": {k: len(v) for k, v in report.groups.items()},
+        "oversold": len(report.oversold),
+    }
+    if not confirm:
+        groups = "; ".join(f"{n} {k}" for k, n in summary["groups"].items())
+        raise WorkflowError(
+            f"replay: {summary['changed']} of {report.orders} orders would be decided "
+            f"differently ({groups}); {summary['oversold']} would oversell; if that is "
+            "intended, save again with --confirm"
+        )
+    return {"replay": summary, "confirmed": True}
 
 
 def diff_versions(store: Store, actor: Actor, workflow_id: str, old: int, new: int) -> VersionDiff:

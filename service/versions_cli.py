@@ -80,16 +80,35 @@ def save(
     file: Path,
     message: str = typer.Option(..., "-m", "--message", help="what changed and why"),
     base: int | None = typer.Option(None, "--base", help="the version this was edited from"),
-    confirm: bool = typer.Option(False, "--confirm", help="yes, remove or bypass a critical node"),
+    confirm: bool = typer.Option(
+        False, "--confirm", help="yes: remove or bypass a critical node / change replayed outcomes"
+    ),
+    replay_scenario: str | None = typer.Option(
+        None, help="first replay this scenario's orders through it and the active version"
+    ),
+    replay_days: int | None = typer.Option(
+        None, min=1, help="first replay the last N days of recorded orders"
+    ),
     db: str | None = DB,
     as_: str = AS,
 ) -> None:
-    """Validate FILE and save it as the next version (refused if --base is not the latest)."""
+    """Validate FILE and save it as the next version (refused if --base is not the latest).
+
+    With a replay, a save that would change any order's outcome needs --confirm, and the
+    replay's summary is recorded with the version.
+    """
     v = _call(
         db,
         as_,
         lambda s, a: versioning.save_version(
-            s, a, file, base=base, message=message, confirm=confirm
+            s,
+            a,
+            file,
+            base=base,
+            message=message,
+            confirm=confirm,
+            replay_scenario=replay_scenario,
+            replay_days=replay_days,
         ),
     )
     typer.echo(f"saved {v.label}" + (" (active)" if v.active else ""))

@@ -92,15 +92,18 @@ def save(
     base: int | None,
     message: str,
     confirm: bool = False,
+    evidence: dict | None = None,
 ) -> Version:
     """Validate a document and save it as the next version of its workflow.
+
+    `evidence` (e.g. a replay's summary) is recorded with the save in the audit log.
 
     `path_or_text` is a file path, or the document itself when it holds a newline.
     Raises `ValidationError` (nothing written), `ConflictError` when `base` is not the
     latest version, and `WorkflowError` for an unchanged document or a critical node
     removed or bypassed without `confirm`.
     """
-    name, text = _source(path_or_text)
+    name, text = read_source(path_or_text)
     wf = load_workflow(name, text=text)
     with _transaction(store) as session:
         latest = _latest(session, wf.id)
@@ -142,13 +145,15 @@ def save(
             message=message,
             created_at=utcnow(),
             based_on=base,
-            confirmed=bool(critical),
+            confirmed=bool(critical) or bool(evidence and evidence.get("confirmed")),
             requires_approval=wf.require_approval,
         )
         session.add(row)
         detail: dict = {"number": row.number, "based_on": base, "content_hash": row.content_hash}
         if critical:
             detail["confirmed_critical"] = critical
+        if evidence:
+            detail.update(evidence)
         audit.record(session, actor, "save", wf.id, detail, message)
         active = latest is None and not wf.require_approval  # else it waits for approval
         if active:
@@ -310,7 +315,7 @@ class _transaction:
         return False
 
 
-def _source(path_or_text: str | os.PathLike) -> tuple[str, str]:
+def read_source(path_or_text: str | os.PathLike) -> tuple[str, str]:
     if isinstance(path_or_text, str) and "\n" in path_or_text:
         return "<text>", path_or_text
     path = Path(path_or_text)

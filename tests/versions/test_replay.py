@@ -82,3 +82,35 @@ def test_replay_from_the_cli_and_who_may_run_it(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     data = json.loads(done.output)
     assert len(data["oversold"]) == 20 and len(data["changed"]) == 50
+
+
+def test_a_save_whose_replay_changes_outcomes_needs_confirm_and_records_it(store) -> None:
+    import pytest
+
+    from engine.errors import WorkflowError
+    from service.access import Actor
+    from service.versioning import save_version
+    from versions.audit import list_entries
+    from versions.store import list_versions
+
+    li = Actor("li.wei", "ops_manager")
+    save_version(store, li, str(WORKFLOW), base=None, message="first")
+    lower = WORKFLOW.read_text(encoding="utf-8").replace("    default: 10", "    default: 5")
+    with pytest.raises(WorkflowError, match="would be decided differently"):
+        save_version(
+            store, li, lower, base=1, message="less safety stock", replay_scenario=str(SCENARIO)
+        )
+    assert len(list_versions(store, "order_intake")) == 1  # nothing saved
+    v2 = save_version(
+        store,
+        li,
+        lower,
+        base=1,
+        message="less safety stock",
+        confirm=True,
+        replay_scenario=str(SCENARIO),
+    )
+    assert v2.number == 2 and v2.confirmed
+    saved = [e for e in list_entries(store) if e.action == "save"][-1]
+    assert saved.detail["replay"]["changed"] > 0
+    assert saved.detail["replay"]["oversold"] == 0
