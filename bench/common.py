@@ -8,18 +8,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from connectors.simulator.oracle import OUTCOMES as ORACLE_OUTCOMES
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / "workflows" / "order_intake.yaml"
 PEAK_DAY = ROOT / "tests" / "fixtures" / "intake-4000-s11.json"
 BIG_SEED = 2026
-OUTCOMES = (
-    "shipped",
-    "held_low_stock",
-    "out_of_stock",
-    "duplicate_review",
-    "invalid",
-    "awaiting_payment",
-)
+OUTCOMES = ORACLE_OUTCOMES  # the six outcomes of the scenario rules
 
 
 # --------------------------------------------------------------------------- memory

@@ -28,16 +28,7 @@ def start_runs(
     """
     if not orders:
         return []
-    existing = {
-        (r.order_pk, r.order_hash): r.id
-        for r in conn.execute(
-            select(_runs.c.id, _runs.c.order_pk, _runs.c.order_hash).where(
-                _runs.c.workflow_id == workflow_id,
-                _runs.c.version == version,
-                tuple_(_runs.c.order_pk, _runs.c.order_hash).in_(orders),
-            )
-        )
-    }
+    existing = _run_ids(conn, workflow_id, version, orders)
     new = [o for o in orders if o not in existing]
     if new:
         conn.execute(
@@ -63,21 +54,25 @@ def start_runs(
                 for pk, digest in new
             ],
         )
-        ids = {
-            (r.order_pk, r.order_hash): r.id
-            for r in conn.execute(
-                select(_runs.c.id, _runs.c.order_pk, _runs.c.order_hash).where(
-                    _runs.c.workflow_id == workflow_id,
-                    _runs.c.version == version,
-                    tuple_(_runs.c.order_pk, _runs.c.order_hash).in_(new),
-                )
-            )
-        }
-        existing.update(ids)
+        existing.update(_run_ids(conn, workflow_id, version, new))
         conn.execute(
             update(_orders).where(_orders.c.id.in_([pk for pk, _ in new])).values(status="pending")
         )
     return [existing[o] for o in orders]
+
+
+def _run_ids(
+    conn: Any, workflow_id: str, version: str, orders: list[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """The ids of the runs of these (order id, order hash) pairs on one version."""
+    rows = conn.execute(
+        select(_runs.c.id, _runs.c.order_pk, _runs.c.order_hash).where(
+            _runs.c.workflow_id == workflow_id,
+            _runs.c.version == version,
+            tuple_(_runs.c.order_pk, _runs.c.order_hash).in_(orders),
+        )
+    )
+    return {(r.order_pk, r.order_hash): r.id for r in rows}
 
 
 _LOAD_RUN = Prepared(select(_runs).where(_runs.c.id == bindparam("run_id")))
