@@ -17,15 +17,15 @@ import json
 import os
 import random
 import ssl
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from connectors.breaker import CircuitBreaker
+from connectors.response import Response, check_status, json_body
 from engine.errors import (
     ConnectorError,
     RateLimited,
@@ -39,55 +39,16 @@ T = TypeVar("T")
 
 RETRYABLE: tuple[type[ConnectorError], ...] = (Timeout, RateLimited, Unavailable)
 
-
-class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; lets one probe through after `cooldown_s`.
-
-    States: ``closed`` (calls pass), ``open`` (calls raise `Unavailable` at once),
-    ``half_open`` (the cool-down is over: the next call is a probe; success closes the
-    breaker, failure opens it again). `clock` is injectable for tests.
-    """
-
-    def __init__(
-        self,
-        system: str,
-        *,
-        threshold: int = 5,
-        cooldown_s: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.system = system
-        self.threshold = threshold
-        self.cooldown_s = cooldown_s
-        self.clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-
-    @property
-    def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        if self.clock() - self.opened_at >= self.cooldown_s:
-            return "half_open"
-        return "open"
-
-    def before_call(self) -> None:
-        """Raise `Unavailable` while the breaker is open."""
-        if self.state == "open":
-            raise Unavailable(
-                self.system,
-                f"circuit open after {self.failures} consecutive failures; "
-                f"retry after the {self.cooldown_s:g} s cool-down",
-            )
-
-    def record_success(self) -> None:
-        self.failures = 0
-        self.opened_at = None
-
-    def record_failure(self) -> None:
-        self.failures += 1
-        if self.failures >= self.threshold or self.opened_at is not None:
-            self.opened_at = self.clock()
+__all__ = [
+    "CircuitBreaker",
+    "HttpClient",
+    "Response",
+    "check_status",
+    "client_from_config",
+    "json_body",
+    "pages_backwards",
+    "require",
+]
 
 
 DEFAULT_MAX_CONNECTIONS = 32
@@ -97,44 +58,6 @@ DEFAULT_MAX_CONNECTIONS = 32
 # connection fails with ServerDisconnectedError (not retried for non-idempotent calls).
 KEEPALIVE_S = 2.0
 _PATH_SAFE = "/:@!$&'()*+,;=%~"
-
-
-class Response:
-    """An answer as the `parse` functions see it: status, the whole body, headers.
-
-    Built by the transport after the body has been read, so it outlives the connection.
-    """
-
-    __slots__ = ("status_code", "content", "headers")
-
-    def __init__(
-        self, status_code: int, content: bytes = b"", headers: Mapping[str, str] | None = None
-    ) -> None:
-        self.status_code = int(status_code)
-        self.content = bytes(content)
-        if not isinstance(headers, CIMultiDictProxy):  # aiohttp's own is kept as is
-            headers = CIMultiDictProxy(CIMultiDict(headers or {}))
-        self.headers: Mapping[str, str] = headers
-
-    def json(self) -> Any:
-        """The body parsed as JSON; `ValueError` when it is not JSON."""
-        return json.loads(self.content)
-
-    @property
-    def text(self) -> str:
-        """The body decoded with the Content-Type charset (UTF-8 when none is named)."""
-        charset = "utf-8"
-        for part in self.headers.get("Content-Type", "").split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip("\"'")
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:
-            return self.content.decode("utf-8", errors="replace")
-
-    def __repr__(self) -> str:
-        return f"<Response [{self.status_code}]>"
 
 
 class HttpClient:
@@ -349,43 +272,6 @@ async def pages_backwards(
     # page `first` again: records may have moved into it while we read the others
     records, _ = await fetch(first)
     yield records
-
-
-def check_status(system: str, response: Response) -> Response:
-    """Map an HTTP status onto the error tree; return the response when it is 2xx."""
-    status = response.status_code
-    if status < 400:
-        return response
-    if status == 429:
-        raise RateLimited(system, "too many requests; slow down and retry", code=str(status))
-    if status >= 500:
-        raise Unavailable(system, f"server error {status}; retry later", code=str(status))
-    if status in (401, 403):
-        raise Rejected(system, "credentials refused; check the settings", code=str(status))
-    raise Rejected(
-        system, f"request refused with HTTP {status}{_detail(response)}", code=str(status)
-    )
-
-
-def _detail(response: Response) -> str:
-    """The platform's own short error text, if its answer is JSON with one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if isinstance(body, dict):
-        for key in ("error", "message", "errmsg", "msg"):
-            if isinstance(body.get(key), str):
-                return ": " + body[key][:200]
-    return ""
-
-
-def json_body(system: str, response: Response) -> Any:
-    """The response's JSON, or `Unavailable` when the system answered something else."""
-    try:
-        return response.json()
-    except ValueError:
-        raise Unavailable(system, "answer is not JSON; the gateway may be failing") from None
 
 
 @functools.cache
