@@ -22,11 +22,14 @@ _READ_ALL = {
 }
 _CHANGE = {"versions.save", "versions.activate", "versions.rollback", "versions.approve"}
 
+_ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
+_REVIEW = {"queue.list", "queue.decide"}
+
 ALLOWED: dict[str, frozenset[str]] = {
-    "admin": frozenset(_READ_ALL | _CHANGE),
-    "ops_manager": frozenset(_READ_ALL | _CHANGE),
-    "auditor": frozenset(_READ_ALL),
-    "reviewer": frozenset({"versions.list", "versions.show"}),
+    "admin": frozenset(_READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW),
+    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW),
+    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"}),
+    "reviewer": frozenset({"versions.list", "versions.show"} | _REVIEW),
     "warehouse": frozenset({"versions.list", "versions.show"}),
     "finance": frozenset({"versions.list", "versions.show"}),
 }

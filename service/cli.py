@@ -21,6 +21,7 @@ from engine.store import open_store
 from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
 from service.intake import IntakeSummary, read_scenario, run_intake
+from service.people_cli import queue_app, users_app
 from service.report import build_report, compare_with_expected, unexpected_outcomes
 from service.targets import is_file, load_file, resolve
 from service.versions_cli import audit_app, versions_app
@@ -32,6 +33,8 @@ app = typer.Typer(
 )
 scenario_app = typer.Typer(help="Order-intake scenarios (the project's own generator).")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(users_app, name="users")
+app.add_typer(queue_app, name="queue")
 app.add_typer(versions_app, name="versions")
 app.add_typer(audit_app, name="audit")
 

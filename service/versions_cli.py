@@ -6,18 +6,13 @@ Every command takes `--db` and `--as USER:ROLE`; every read command takes `--jso
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
 
-from engine.errors import OrderhubError, ValidationError
-from engine.store import Store, open_store
 from service import versioning
-from service.access import Actor, parse_actor
+from service.cli_common import AS, DB, JSON, call_as, print_json
 from service.console import console
 
 versions_app = typer.Typer(
@@ -26,19 +21,13 @@ versions_app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained audit log: list and verify.", no_args_is_help=True)
 
-T = TypeVar("T")
-
-DB = typer.Option(None, "--db", help="database URL (default ORDERHUB_DB or orderhub.db)")
-AS = typer.Option(..., "--as", help="who is acting, as USER:ROLE (e.g. li.wei:ops_manager)")
-JSON = typer.Option(False, "--json", help="print JSON")
-
 
 @versions_app.command("list")
 def list_(workflow_id: str, db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
     """Every version of WORKFLOW_ID, oldest first; * marks the active one."""
-    found = _call(db, as_, lambda s, a: versioning.list_versions(s, a, workflow_id))
+    found = call_as(db, as_, lambda s, a: versioning.list_versions(s, a, workflow_id))
     if as_json:
-        _json([v.summary() for v in found])
+        print_json([v.summary() for v in found])
         return
     table = Table(title=f"{workflow_id} versions")
     for column in ("", "version", "based on", "author", "saved (UTC)", "message"):
@@ -64,9 +53,9 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """One version's record and its document."""
-    v = _call(db, as_, lambda s, a: versioning.show_version(s, a, workflow_id, number))
+    v = call_as(db, as_, lambda s, a: versioning.show_version(s, a, workflow_id, number))
     if as_json:
-        _json({**v.summary(), "text": v.text})
+        print_json({**v.summary(), "text": v.text})
         return
     typer.echo(
         f"# {v.label}{' (active)' if v.active else ''} by {v.author} at "
@@ -97,7 +86,7 @@ def save(
     With a replay, a save that would change any order's outcome needs --confirm, and the
     replay's summary is recorded with the version.
     """
-    v = _call(
+    v = call_as(
         db,
         as_,
         lambda s, a: versioning.save_version(
@@ -119,9 +108,9 @@ def diff(
     workflow_id: str, old: int, new: int, db: str | None = DB, as_: str = AS, as_json: bool = JSON
 ) -> None:
     """What changed from version OLD to NEW: the semantic changes, then the text diff."""
-    d = _call(db, as_, lambda s, a: versioning.diff_versions(s, a, workflow_id, old, new))
+    d = call_as(db, as_, lambda s, a: versioning.diff_versions(s, a, workflow_id, old, new))
     if as_json:
-        _json(d.as_dict())
+        print_json(d.as_dict())
         return
     typer.echo(f"# {workflow_id} v{old} → v{new}: {len(d.changes)} semantic change(s)")
     for change in d.changes:
@@ -134,14 +123,14 @@ def diff(
 @versions_app.command()
 def approve(workflow_id: str, number: int, db: str | None = DB, as_: str = AS) -> None:
     """Approve version NUMBER (workflows with require_approval: true; not your own change)."""
-    v = _call(db, as_, lambda s, a: versioning.approve_version(s, a, workflow_id, number))
+    v = call_as(db, as_, lambda s, a: versioning.approve_version(s, a, workflow_id, number))
     typer.echo(f"{workflow_id} v{v.number} approved by {v.approved_by}; activate it to run it")
 
 
 @versions_app.command()
 def activate(workflow_id: str, number: int, db: str | None = DB, as_: str = AS) -> None:
     """Make version NUMBER the one that runs."""
-    v = _call(db, as_, lambda s, a: versioning.activate_version(s, a, workflow_id, number))
+    v = call_as(db, as_, lambda s, a: versioning.activate_version(s, a, workflow_id, number))
     typer.echo(f"{v.label} is active")
 
 
@@ -154,7 +143,7 @@ def rollback(
     as_: str = AS,
 ) -> None:
     """Save version NUMBER's content as a new version and make it active at once."""
-    r = _call(
+    r = call_as(
         db, as_, lambda s, a: versioning.rollback_version(s, a, workflow_id, number, reason=reason)
     )
     typer.echo(
@@ -175,7 +164,7 @@ def replay(
     as_json: bool = JSON,
 ) -> None:
     """What CANDIDATE would decide differently, on recorded orders, with nothing real touched."""
-    r = _call(
+    r = call_as(
         db,
         as_,
         lambda s, a: versioning.replay_version(
@@ -183,7 +172,7 @@ def replay(
         ),
     )
     if as_json:
-        _json(r.as_dict())
+        print_json(r.as_dict())
         return
     typer.echo(
         f"# replayed {r.orders} orders through both versions in {r.seconds:.2f} s "
@@ -212,11 +201,11 @@ def audit_list(
     as_json: bool = JSON,
 ) -> None:
     """Audit records, oldest first: who did what, when, to what, and why."""
-    entries = _call(
+    entries = call_as(
         db, as_, lambda s, a: versioning.audit_entries(s, a, subject=subject, limit=limit)
     )
     if as_json:
-        _json([e.as_dict() for e in entries])
+        print_json([e.as_dict() for e in entries])
         return
     table = Table(title="audit log")
     for column in ("#", "at (UTC)", "who", "action", "subject", "detail", "reason"):
@@ -237,9 +226,9 @@ def audit_list(
 @audit_app.command()
 def verify(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
     """Recompute the audit chain; exit 1 and name each row that was edited or deleted."""
-    problems = _call(db, as_, versioning.verify_audit)
+    problems = call_as(db, as_, versioning.verify_audit)
     if as_json:
-        _json({"intact": not problems, "problems": problems})
+        print_json({"intact": not problems, "problems": problems})
     elif problems:
         for problem in problems:
             typer.echo(problem, err=True)
@@ -250,30 +239,3 @@ def verify(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
 
 
 # --- private helpers -------------------------------------------------------------------
-
-
-@contextmanager
-def _opened(db: str | None) -> Iterator[Store]:
-    store = open_store(db)
-    try:
-        yield store
-    finally:
-        store.dispose()
-
-
-def _call(db: str | None, as_: str, use_case: Callable[[Store, Actor], T]) -> T:
-    """Run a use case as the `--as` actor; an orderhub error becomes `error: …`, exit 1."""
-    try:
-        actor = parse_actor(as_)
-        with _opened(db) as store:
-            return use_case(store, actor)
-    except ValidationError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    except OrderhubError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-
-
-def _json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
