@@ -211,6 +211,7 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
         else:
             summary = intake(settings.systems, options.since, options.until)
     result = build_report(store, refs)
+    result["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
     troubled = unexpected_outcomes(store)
     store.dispose()
     console.print(summary_table(summary, result))

@@ -181,6 +181,7 @@ def audit_entries(
     return audit.list_entries(store, subject=subject, limit=limit)
 
 
-def verify_audit(store: Store, actor: Actor) -> list[str]:
+def verify_audit(store: Store, actor: Actor) -> tuple[list[str], tuple[int, str] | None]:
+    """The chain's problems (empty when intact) and its head, to keep a copy of elsewhere."""
     require(actor, "audit.verify")
-    return audit.verify(store)
+    return audit.verify(store), audit.head(store)

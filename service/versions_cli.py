@@ -226,14 +226,15 @@ def audit_list(
 @audit_app.command()
 def verify(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
     """Recompute the audit chain; exit 1 and name each row that was edited or deleted."""
-    problems = call_as(db, as_, versioning.verify_audit)
+    problems, head = call_as(db, as_, versioning.verify_audit)
     if as_json:
-        print_json({"intact": not problems, "problems": problems})
+        print_json({"intact": not problems, "problems": problems, "head": head})
     elif problems:
         for problem in problems:
             typer.echo(problem, err=True)
     else:
-        typer.echo("audit log intact")
+        where = f"; head row {head[0]} {head[1]} (keep a copy elsewhere)" if head else ""
+        typer.echo("audit log intact" + where)
     if problems:
         raise typer.Exit(1)
 

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from engine.store import Store
 from engine.store.models import utcnow
-from versions.models import AuditRow
+from versions.models import AuditHeadRow, AuditRow
+
+HEAD = "audit_log"
 
 
 class Acting(Protocol):
@@ -74,6 +76,9 @@ def record(
     )
     row.hash = _hash(row.prev_hash, row)
     session.add(row)
+    head = session.get(AuditHeadRow, HEAD) or AuditHeadRow(name=HEAD)
+    head.last_id, head.last_hash, head.updated_at = row.id, row.hash, utcnow()
+    session.add(head)
     session.flush()
     return _entry(row)
 
@@ -81,8 +86,9 @@ def record(
 def verify(store: Store) -> list[str]:
     """Every problem in the chain (edited, deleted or reordered rows); empty when intact.
 
-    Deleting the newest rows leaves a shorter chain that is still consistent; only a copy
-    of the newest hash kept elsewhere can show that.
+    Deleting the newest rows leaves a shorter chain that is consistent in itself; the head
+    row (written with every record) no longer matches it. Someone who rewrites the head too
+    is caught only by a copy of `head()` kept outside the database.
     """
     problems: list[str] = []
     prev_hash, expected_id = "", 1
@@ -102,7 +108,23 @@ def verify(store: Store) -> list[str]:
             if _hash(row.prev_hash, row) != row.hash:
                 problems.append(f"audit row {row.id} was edited after it was written")
             prev_hash, expected_id = row.hash, row.id + 1
+        head = session.get(AuditHeadRow, HEAD)
+    last = (expected_id - 1, prev_hash)
+    if head is None and last[0] > 0:
+        problems.append("the audit head is missing (it was deleted)")
+    elif head is not None and (head.last_id, head.last_hash) != last:
+        problems.append(
+            f"the audit log ends at row {last[0]} but its head says row {head.last_id}: "
+            "the newest rows were deleted (or the head edited)"
+        )
     return problems
+
+
+def head(store: Store) -> tuple[int, str] | None:
+    """(id, hash) of the newest audit row as the head records it; keep a copy elsewhere."""
+    with store.session() as session:
+        row = session.get(AuditHeadRow, HEAD)
+        return (row.last_id, row.last_hash) if row else None
 
 
 def list_entries(

@@ -73,10 +73,24 @@ def test_rollback_makes_the_old_content_run_next(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_saved_version_runs_as_a_draft(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
-    result = cli.invoke(app, ["run", str(WORKFLOW), "--scenario", str(SCENARIO), "--db", str(db)])
+    report = tmp_path / "d.json"
+    result = cli.invoke(
+        app,
+        [
+            "run",
+            str(WORKFLOW),
+            "--scenario",
+            str(SCENARIO),
+            "--db",
+            str(db),
+            "--report",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "draft from" in result.output
     assert {draft for _, draft in runs_of(db)} == {True}
+    assert json.loads(report.read_text(encoding="utf-8"))["workflow"]["draft"] is True
 
 
 def test_an_unknown_stored_workflow_is_a_clear_error(tmp_path: Path) -> None:

@@ -65,3 +65,14 @@ def test_swapped_rows_are_detected(store: Store) -> None:
     problems = audit.verify(store)
     assert "audit row 3 was edited after it was written" in problems
     assert any("does not follow" in p for p in problems)
+
+
+def test_deleting_the_newest_rows_is_detected_by_the_head(store: Store) -> None:
+    history(store)
+    assert audit.head(store) == (4, audit.list_entries(store)[-1].hash)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id >= 3"))
+    assert audit.verify(store) == [
+        "the audit log ends at row 2 but its head says row 4: the newest rows were deleted "
+        "(or the head edited)"
+    ]
