@@ -126,12 +126,11 @@ async def ingest(
     for node in env.nodes.values():
         if hasattr(node, "prepare"):
             await node.prepare(PrepareContext(env, result))
-    env.writer.commit()  # nothing of ours may hold the database while a page is stored
     source = env.nodes[env.workflow.source]
     ctx = SourceContext(env, env.workflow.source, since, until)
     indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
     index_ctx = IndexContext(env.catalogue())
-    env.writer.commit()
+    env.writer.commit()  # nothing of ours may hold the database while a page is stored
     async for batch in source.pull(ctx):
         with env.store.engine.begin() as conn:
             _store_batch(env, conn, batch, indexers, index_ctx, result)

@@ -16,7 +16,17 @@ STOCK_OUTCOMES = ("shipped", "held_low_stock", "out_of_stock")
 def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
     """Every order's outcome and what decided it; `refs` limits it to those orders."""
     with store.session() as session:
-        rows = [r for r in session.scalars(select(OrderRow)) if _keep(r, refs)]
+        # only the columns the report reads (not the platforms' raw records)
+        columns = (
+            OrderRow.id,
+            OrderRow.channel,
+            OrderRow.order_id,
+            OrderRow.status,
+            OrderRow.reason,
+            OrderRow.warehouse,
+            OrderRow.canonical,
+        )
+        rows = [r for r in session.execute(select(*columns)).all() if _keep(r, refs)]
         dup_of = {
             pk: item.detail.get("duplicate_of")
             for pk, item in session.execute(
@@ -55,7 +65,7 @@ def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
     return report
 
 
-def _keep(row: OrderRow, refs: set[str] | None) -> bool:
+def _keep(row: Any, refs: set[str] | None) -> bool:
     return refs is None or f"{row.channel}:{row.order_id}" in refs
 
 

@@ -200,15 +200,6 @@ def find_by_hash(store: Store, workflow_id: str, content_hash: str) -> Version |
     return versions[-1] if versions else None
 
 
-def workflow_ids(store: Store) -> list[str]:
-    with store.session() as session:
-        return list(
-            session.scalars(
-                select(VersionRow.workflow_id).distinct().order_by(VersionRow.workflow_id)
-            )
-        )
-
-
 def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> Version:
     """Make version `number` the one that runs (audited)."""
     get_version(store, workflow_id, number)  # a clear error for a missing version
