@@ -60,7 +60,7 @@ class LiveRun:
 
     @property
     def done(self) -> bool:
-        return self.run["status"] in ("completed", "failed")
+        return self.run["status"] in ("completed", "failed", "retry")
 
     saved: tuple[Any, ...] = ()
 

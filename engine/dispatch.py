@@ -49,7 +49,8 @@ class EmbeddedDispatcher:
 
 
 def unfinished_runs(store: Store, workflow_id: str, version: str) -> list[int]:
-    """Runs of a workflow version that have not ended (new, or stopped half way).
+    """Runs of a workflow version that have not ended (new, stopped half way, or waiting for
+    another try after a passing fault).
 
     Oldest order first. Runs pinned to another version are left for a runner of that version.
     """
@@ -59,7 +60,7 @@ def unfinished_runs(store: Store, workflow_id: str, version: str) -> list[int]:
         .where(
             RunRow.workflow_id == workflow_id,
             RunRow.version == version,
-            RunRow.status.in_(("pending", "running")),
+            RunRow.status.in_(("pending", "running", "retry")),
         )
         .order_by(OrderRow.created_at, OrderRow.channel, OrderRow.order_id)
     )

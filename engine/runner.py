@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import registry
 from engine.context import LiveRun, RunStepContext
-from engine.errors import ConnectorError
+from engine.errors import ConnectorError, Rejected
 from engine.node import Outcome
 from engine.order import Order
 from engine.store import Store
@@ -48,6 +48,7 @@ class RunEnv:
     version: str = ""
     draft: bool = False
     dry_run: bool = False
+    max_attempts: int = 3  # tries of a run that fails on a passing fault (timeout, 5xx, 429)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     nodes: dict[str, Any] = field(default_factory=dict)
     writer: Writer | None = None
@@ -78,16 +79,25 @@ class Runner:
         self.env = env
 
     async def finish(self, run_id: int) -> str | None:
-        """Advance a run until it ends; returns the order's outcome."""
+        """Advance a run until it ends; returns the order's outcome (`retry` when it stopped
+        on a passing fault and a later run tries it again)."""
         live = self.open(run_id)
         while await self.advance(live):
             pass
         live.save(self.env.writer)
         await self.env.writer.durable()
-        return live.run["outcome"]
+        return "retry" if live.run["status"] == "retry" else live.run["outcome"]
 
     def open(self, run_id: int) -> LiveRun:
         run, row = load_run(self.env.writer, run_id)
+        if run["status"] == "retry":  # failed on a passing fault: try again from that node
+            run["attempt"] += 1
+            run["status"], run["outcome"], run["error"], run["finished_at"] = (
+                "running",
+                None,
+                None,
+                None,
+            )
         if run["status"] in ("pending", "running"):
             run["status"], run["started_at"] = "running", run["started_at"] or utcnow()
         return LiveRun(run, row, Order.model_validate(row["canonical"]))
@@ -132,6 +142,7 @@ class Runner:
                 "node_id": spec.id,
                 "node_type": spec.type,
                 "seq": len(run["state"]) + 1,
+                "attempt": run["attempt"],
                 "status": "succeeded",
                 "outcome": outcome.name,
                 "detail": outcome.detail,
@@ -148,23 +159,27 @@ class Runner:
     def _fail(
         self, live: LiveRun, spec: NodeSpec, started: datetime, t0: float, exc: Exception
     ) -> bool:
+        """Stop the run at this node: `retry` after a passing fault while tries remain, else
+        `failed`. Either way the run stays at the node, so a later try resumes there."""
         error = "".join(traceback.format_exception_only(exc)).strip()
         if not isinstance(exc, ConnectorError):
             error += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
         run, row = live.run, live.row
-        run["status"], run["error"], run["finished_at"], run["outcome"] = (
-            "failed",
-            error,
-            utcnow(),
-            "failed",
-        )
-        row["status"], row["reason"] = "failed", error.splitlines()[0]
+        passing = isinstance(exc, ConnectorError) and not isinstance(exc, Rejected)
+        again = passing and run["attempt"] < self.env.max_attempts
+        run["status"] = "retry" if again else "failed"
+        run["error"], run["finished_at"], run["outcome"] = error, utcnow(), "failed"
+        tried = f"try {run['attempt']} of {self.env.max_attempts}"
+        note = f"{tried}; the next run tries again" if again else f"gave up after {tried}"
+        row["status"] = "failed"
+        row["reason"] = f"{error.splitlines()[0]} ({note if passing else 'not retried'})"
         live.steps.append(
             {
                 "run_id": live.id,
                 "node_id": spec.id,
                 "node_type": spec.type,
                 "seq": len(run["state"]) + 1,
+                "attempt": run["attempt"],
                 "status": "failed",
                 "outcome": None,
                 "detail": {},

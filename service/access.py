@@ -19,8 +19,15 @@ _READ_ALL = {
     "versions.replay",
     "audit.list",
     "audit.verify",
+    "runs.list",
 }
-_CHANGE = {"versions.save", "versions.activate", "versions.rollback", "versions.approve"}
+_CHANGE = {
+    "versions.save",
+    "versions.activate",
+    "versions.rollback",
+    "versions.approve",
+    "runs.retry",
+}
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
 _REVIEW = {"queue.list", "queue.decide"}

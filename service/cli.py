@@ -23,6 +23,7 @@ from service.console import console, errors, nodes_table, progress_bar, summary_
 from service.intake import IntakeSummary, read_scenario, run_intake
 from service.people_cli import queue_app, users_app
 from service.report import build_report, compare_with_expected, unexpected_outcomes
+from service.runs_cli import runs_app
 from service.targets import is_file, load_file, resolve
 from service.versions_cli import audit_app, versions_app
 
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(queue_app, name="queue")
 app.add_typer(versions_app, name="versions")
 app.add_typer(audit_app, name="audit")
+app.add_typer(runs_app, name="runs")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
@@ -70,6 +72,9 @@ def run(
     until: datetime | None = typer.Option(
         None, formats=["%Y-%m-%dT%H:%M:%S%z"], help="pull up to here (default: now - lag)"
     ),
+    tries: int = typer.Option(
+        3, min=1, help="tries of a run that stops on a passing fault, one per `run`"
+    ),
 ) -> None:
     """Pull every order, run each through WORKFLOW, print a summary and write a report.
 
@@ -82,7 +87,7 @@ def run(
     """
     try:
         wf = load_file(workflow) if is_file(workflow) else None  # a broken file writes nothing
-        options = RunOptions(scenario, db, report, concurrency, config, since, until)
+        options = RunOptions(scenario, db, report, concurrency, config, since, until, tries)
         _run(workflow, wf, options)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -170,6 +175,7 @@ class RunOptions:
     config: Path | None = None
     since: datetime | None = None
     until: datetime | None = None
+    tries: int = 3
 
 
 def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
@@ -195,6 +201,7 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
                     until=until,
                     concurrency=options.concurrency,
                     draft=target.draft,
+                    max_attempts=options.tries,
                     progress=progress,
                 )
             )
@@ -219,6 +226,12 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
         typer.echo(f"warning: {warning}", err=True)
     for ref, reason in list(troubled.items())[:10]:
         typer.echo(f"{ref} ended in {reason}", err=True)
+    if summary.outcomes.get("retry"):
+        typer.echo(
+            f"{summary.outcomes['retry']} run(s) stopped on a passing fault; the next run "
+            "tries them again from where they stopped (orderhub runs list)",
+            err=True,
+        )
     if options.report is not None:
         options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
         console.print(f"report written to {options.report}")

@@ -70,14 +70,19 @@ async def run_intake(
     concurrency: int = 32,
     draft: bool = False,
     progress: Progress | None = None,
+    max_attempts: int = 3,
 ) -> IntakeSummary:
-    """Pull new and changed orders, then finish every unfinished run of the workflow."""
+    """Pull new and changed orders, then finish every unfinished run of the workflow.
+
+    Unfinished runs include those a passing fault stopped on an earlier call: each call tries
+    them once more, up to `max_attempts` tries in all.
+    """
     started = time.perf_counter()
     summary = IntakeSummary()
     connectors = build_connectors(systems)
     env = None
     try:
-        env = RunEnv(workflow, store, connectors, draft=draft)
+        env = RunEnv(workflow, store, connectors, draft=draft, max_attempts=max_attempts)
         pulled = await ingest(env, since=since, until=until)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
         summary.warnings = pulled.warnings

@@ -11,6 +11,8 @@ from engine.store import Store
 from engine.store.models import Alert, OrderRow, QueueItem, Waybill
 
 STOCK_OUTCOMES = ("shipped", "held_low_stock", "out_of_stock")
+#: every outcome of the scenario rules, counted even when no order reached it (as `expected`)
+OUTCOMES = (*STOCK_OUTCOMES, "duplicate_review", "invalid", "awaiting_payment")
 
 
 def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
     stock_counts: dict[str, Counter] = defaultdict(Counter)
     report: dict[str, Any] = {
         "orders_total": len(rows),
-        "outcome_totals": dict(Counter(r.status for r in rows)),
+        "outcome_totals": {**dict.fromkeys(OUTCOMES, 0), **Counter(r.status for r in rows)},
         "outcomes": {},
         "stock_counts": {},
         "duplicates": {},

@@ -103,22 +103,26 @@ class RunRow(Base):
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outcome: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 
 class StepRow(Base):
-    """One node's execution in a run, with its outcome; unique per (run, node)."""
+    """One node's execution in a run, with its outcome; unique per (run, node, attempt)."""
 
     __tablename__ = "steps"
-    __table_args__ = (UniqueConstraint("run_id", "node_id", name="uq_steps_run_node"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "node_id", "attempt", name="uq_steps_run_node_attempt"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     node_id: Mapped[str] = mapped_column(String(64))
     node_type: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(16))  # started, succeeded, failed
     outcome: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -33,7 +33,10 @@ def start_runs(
     if new:
         conn.execute(
             update(_runs)
-            .where(_runs.c.order_pk.in_([pk for pk, _ in new]), _runs.c.status == "pending")
+            .where(
+                _runs.c.order_pk.in_([pk for pk, _ in new]),
+                _runs.c.status.in_(("pending", "retry")),
+            )
             .values(status="superseded")
         )
         now = utcnow()
@@ -100,6 +103,7 @@ _SAVE_RUN = Prepared(
                 "state",
                 "outcome",
                 "error",
+                "attempt",
                 "started_at",
                 "finished_at",
             )
@@ -111,7 +115,16 @@ _SAVE_ORDER = Prepared(
     .where(_orders.c.id == bindparam("b_id"))
     .values({c: bindparam(c) for c in ("status", "reason", "warehouse")})
 )
-_RUN_FIELDS = ("status", "position", "state", "outcome", "error", "started_at", "finished_at")
+_RUN_FIELDS = (
+    "status",
+    "position",
+    "state",
+    "outcome",
+    "error",
+    "attempt",
+    "started_at",
+    "finished_at",
+)
 
 
 def load_run(conn: Any, run_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
