@@ -137,19 +137,7 @@ class Runner:
         if outcome.status is not None:
             row["status"] = outcome.status
         live.steps.append(
-            {
-                "run_id": live.id,
-                "node_id": spec.id,
-                "node_type": spec.type,
-                "seq": len(run["state"]) + 1,
-                "attempt": run["attempt"],
-                "status": "succeeded",
-                "outcome": outcome.name,
-                "detail": outcome.detail,
-                "error": None,
-                "started_at": started,
-                "duration_ms": (time.perf_counter() - t0) * 1000,
-            }
+            _step(live, spec, "succeeded", outcome.name, outcome.detail, None, started, t0)
         )
         run["state"] = {**run["state"], spec.id: detail}
         run["position"] = target
@@ -173,19 +161,31 @@ class Runner:
         note = f"{tried}; the next run tries again" if again else f"gave up after {tried}"
         row["status"] = "failed"
         row["reason"] = f"{error.splitlines()[0]} ({note if passing else 'not retried'})"
-        live.steps.append(
-            {
-                "run_id": live.id,
-                "node_id": spec.id,
-                "node_type": spec.type,
-                "seq": len(run["state"]) + 1,
-                "attempt": run["attempt"],
-                "status": "failed",
-                "outcome": None,
-                "detail": {},
-                "error": error,
-                "started_at": started,
-                "duration_ms": (time.perf_counter() - t0) * 1000,
-            }
-        )
+        live.steps.append(_step(live, spec, "failed", None, {}, error, started, t0))
         return False
+
+
+def _step(
+    live: LiveRun,
+    spec: NodeSpec,
+    status: str,
+    outcome: str | None,
+    detail: dict[str, Any],
+    error: str | None,
+    started: datetime,
+    t0: float,
+) -> dict[str, Any]:
+    """The step record of one node's execution in this try of the run."""
+    return {
+        "run_id": live.id,
+        "node_id": spec.id,
+        "node_type": spec.type,
+        "seq": len(live.run["state"]) + 1,
+        "attempt": live.run["attempt"],
+        "status": status,
+        "outcome": outcome,
+        "detail": detail,
+        "error": error,
+        "started_at": started,
+        "duration_ms": (time.perf_counter() - t0) * 1000,
+    }

@@ -91,30 +91,6 @@ _LOAD_ORDER = Prepared(
         _orders.c.warehouse,
     ).where(_orders.c.id == bindparam("order_pk"))
 )
-_SAVE_RUN = Prepared(
-    update(_runs)
-    .where(_runs.c.id == bindparam("b_id"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in (
-                "status",
-                "position",
-                "state",
-                "outcome",
-                "error",
-                "attempt",
-                "started_at",
-                "finished_at",
-            )
-        }
-    )
-)
-_SAVE_ORDER = Prepared(
-    update(_orders)
-    .where(_orders.c.id == bindparam("b_id"))
-    .values({c: bindparam(c) for c in ("status", "reason", "warehouse")})
-)
 _RUN_FIELDS = (
     "status",
     "position",
@@ -124,6 +100,16 @@ _RUN_FIELDS = (
     "attempt",
     "started_at",
     "finished_at",
+)
+_SAVE_RUN = Prepared(
+    update(_runs)
+    .where(_runs.c.id == bindparam("b_id"))
+    .values({c: bindparam(c) for c in _RUN_FIELDS})
+)
+_SAVE_ORDER = Prepared(
+    update(_orders)
+    .where(_orders.c.id == bindparam("b_id"))
+    .values({c: bindparam(c) for c in ("status", "reason", "warehouse")})
 )
 
 
