@@ -10,7 +10,9 @@
     │   └── Rejected             the system refused the request (bad signature, bad data)
     ├── ConflictError            someone else changed the thing first
     ├── PermissionDenied         the acting user's role may not do this
-    └── SettingsError            the settings file or environment is wrong
+    ├── SettingsError            the settings file or environment is wrong
+    ├── InputError               a file given to orderhub cannot be read (missing, not JSON)
+    └── StoreError               the database cannot be reached or opened
 
 Messages say what to do next. Connectors import nothing of the project but this module.
 """
@@ -88,3 +90,11 @@ class PermissionDenied(OrderhubError):
 
 class SettingsError(OrderhubError):
     """The settings file or an environment override is wrong; the message names which."""
+
+
+class InputError(OrderhubError):
+    """A file given to orderhub cannot be read; the message names it (and line:column)."""
+
+
+class StoreError(OrderhubError):
+    """The database cannot be reached or opened; the message names it (never its password)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from connectors.simulator.scenario_file import load_scenario
 from engine import registry
 from engine.errors import OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
@@ -130,7 +131,11 @@ def simulator(
     from connectors.simulator.server import settings_for
     from engine.settings import render_toml
 
-    data = json.loads(scenario.read_text(encoding="utf-8"))
+    try:
+        data = load_scenario(scenario)
+    except OrderhubError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo("# orderhub.toml for this simulator (its test credentials):")
     typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
     sys.stdout.flush()
@@ -180,6 +185,7 @@ class RunOptions:
 
 def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     settings = load_settings(str(options.config) if options.config else None)
+    info = read_scenario(options.scenario) if options.scenario is not None else None
     store = open_store(options.db or settings.db)
     target = resolve(store, ref, wf)
     wf = target.workflow
@@ -206,12 +212,11 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
                 )
             )
 
-        if options.scenario is not None:
+        if info is not None:
             from connectors.simulator.server import start_simulator
 
-            info = read_scenario(options.scenario)
             refs = set(info.refs)
-            with start_simulator(str(options.scenario)) as sim:
+            with start_simulator(str(info.path)) as sim:
                 summary = intake(
                     sim.systems, options.since or info.since, options.until or info.until
                 )

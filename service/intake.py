@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import build_connectors
+from connectors.simulator.scenario_file import load_scenario
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import ingest
 from engine.outbox import drain_outbox
@@ -48,7 +48,7 @@ class ScenarioInfo:
 
 
 def read_scenario(path: str | Path) -> ScenarioInfo:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = load_scenario(path)
     refs, last = set(), None
     for channel, orders in data["channels"].items():
         for order in orders:

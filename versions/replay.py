@@ -10,7 +10,6 @@ orders the candidate would ship beyond the stock there is (oversell).
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 import time
 from collections import defaultdict
@@ -21,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from connectors.simulator.scenario_file import load_scenario
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import IngestResult, store_orders
 from engine.runner import RunEnv, Runner
@@ -106,7 +106,7 @@ def replay(data: ReplayInput, active: Workflow, candidate: Workflow) -> ReplayRe
 
 
 def input_from_scenario(path: str | Path) -> ReplayInput:
-    scenario = json.loads(Path(path).read_text(encoding="utf-8"))
+    scenario = load_scenario(path)
     orders = [
         ({**order, "channel": channel}, {})
         for channel, listed in scenario["channels"].items()

@@ -12,7 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import StoreError
 
 DEFAULT_URL = "sqlite:///orderhub.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -60,7 +63,14 @@ def open_store(url: str | None = None, *, migrate: bool = True, pool_size: int =
         engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
     store = Store(engine, sessionmaker(engine, expire_on_commit=False))
     if migrate:
-        upgrade(store)
+        try:
+            upgrade(store)
+        except (OperationalError, InterfaceError) as exc:
+            engine.dispose()
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+            raise StoreError(
+                f"cannot open the database {store.url}: {reason[0] if reason else exc}"
+            ) from None
     return store
 
 
