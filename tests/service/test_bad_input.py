@@ -56,3 +56,10 @@ def test_a_database_path_that_cannot_exist_is_named(tmp_path: Path) -> None:
     result = cli.invoke(app, ["run", WORKFLOW, "--db", str(db)])
     assert result.exit_code == 1
     assert f"cannot open the database sqlite:///{db}" in result.output
+
+
+def test_a_missing_workflow_file_is_named_as_a_file(tmp_path: Path) -> None:
+    db = tmp_path / "orders.db"
+    result = cli.invoke(app, ["run", str(tmp_path / "flow.yaml"), "--db", str(db)])
+    assert result.exit_code == 1
+    assert f"error: {tmp_path / 'flow.yaml'}: no such workflow file" in result.output
