@@ -24,14 +24,16 @@ _CHANGE = {"versions.save", "versions.activate", "versions.rollback", "versions.
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
 _REVIEW = {"queue.list", "queue.decide"}
+_ORDERS = {"orders.show", "orders.list"}  # every role; phones masked without orders.contact
+_CONTACT = {"orders.contact"}  # the receiver's full phone and street address
 
 ALLOWED: dict[str, frozenset[str]] = {
-    "admin": frozenset(_READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW),
-    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW),
-    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"}),
-    "reviewer": frozenset({"versions.list", "versions.show"} | _REVIEW),
-    "warehouse": frozenset({"versions.list", "versions.show"}),
-    "finance": frozenset({"versions.list", "versions.show"}),
+    "admin": frozenset(_READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW | _ORDERS | _CONTACT),
+    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW | _ORDERS | _CONTACT),
+    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"} | _ORDERS),
+    "reviewer": frozenset({"versions.list", "versions.show"} | _REVIEW | _ORDERS | _CONTACT),
+    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS),
+    "finance": frozenset({"versions.list", "versions.show"} | _ORDERS | _CONTACT),
 }
 ACTIONS = frozenset().union(*ALLOWED.values())
 
