@@ -31,14 +31,21 @@ _CHANGE = {
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
 _REVIEW = {"queue.list", "queue.decide"}
+_ORDERS = {"orders.show", "orders.list"}  # every role; phones masked without orders.contact
+_CONTACT = {"orders.contact"}  # the receiver's full phone
+_ADDRESS = {"orders.address"}  # the street address: everyone but finance (DESIGN.md)
 
 ALLOWED: dict[str, frozenset[str]] = {
-    "admin": frozenset(_READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW),
-    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW),
-    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"}),
-    "reviewer": frozenset({"versions.list", "versions.show"} | _REVIEW),
-    "warehouse": frozenset({"versions.list", "versions.show"}),
-    "finance": frozenset({"versions.list", "versions.show"}),
+    "admin": frozenset(
+        _READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
+    ),
+    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW | _ORDERS | _CONTACT | _ADDRESS),
+    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"} | _ORDERS | _ADDRESS),
+    "reviewer": frozenset(
+        {"versions.list", "versions.show"} | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
+    ),
+    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS),
+    "finance": frozenset({"versions.list", "versions.show"} | _ORDERS),
 }
 ACTIONS = frozenset().union(*ALLOWED.values())
 

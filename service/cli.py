@@ -22,6 +22,7 @@ from engine.store import open_store
 from engine.workflow import Workflow
 from service.console import console, errors, nodes_table, progress_bar, summary_table
 from service.intake import IntakeSummary, read_scenario, run_intake
+from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
 from service.report import build_report, compare_with_expected, unexpected_outcomes
 from service.runs_cli import runs_app
@@ -37,6 +38,7 @@ scenario_app = typer.Typer(help="Order-intake scenarios (the project's own gener
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(users_app, name="users")
 app.add_typer(queue_app, name="queue")
+app.add_typer(orders_app, name="orders")
 app.add_typer(versions_app, name="versions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
