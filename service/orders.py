@@ -20,7 +20,7 @@ from engine.store import Store
 from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, Waybill
 from service.access import Actor, allowed, require
 from service.masking import ContactMask
-from versions.store import find_by_hash
+from versions.store import version_at
 
 MAX_LIMIT = 1000
 HIDDEN = "(not shown to this role)"
@@ -164,9 +164,7 @@ def order_history(store: Store, actor: Actor, ref: str) -> OrderHistory:
     numbers = _version_numbers(store, runs)
     return OrderHistory(
         order=_order_info(order, mask, allowed(actor, "orders.address")),
-        runs=[
-            _run(run, numbers[run.workflow_id, run.version], steps[run.id], mask) for run in runs
-        ],
+        runs=[_run(run, numbers[run.id], steps[run.id], mask) for run in runs],
         queue=queue,
         waybills=waybills,
     )
@@ -244,13 +242,12 @@ def _waybills_of(conn: Connection, order_pk: int) -> list[WaybillInfo]:
     ]
 
 
-def _version_numbers(store: Store, runs: list[Row]) -> dict[tuple[str, str], int | None]:
-    numbers: dict[tuple[str, str], int | None] = {}
+def _version_numbers(store: Store, runs: list[Row]) -> dict[int, int | None]:
+    """run id -> the number of the saved version it ran on (None: never saved)."""
+    numbers: dict[int, int | None] = {}
     for run in runs:
-        key = (run.workflow_id, run.version)
-        if key not in numbers:
-            saved = find_by_hash(store, *key)
-            numbers[key] = saved.number if saved is not None else None
+        saved = version_at(store, run.workflow_id, run.version, run.created_at)
+        numbers[run.id] = saved.number if saved is not None else None
     return numbers
 
 

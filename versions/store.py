@@ -200,6 +200,17 @@ def find_by_hash(store: Store, workflow_id: str, content_hash: str) -> Version |
     return versions[-1] if versions else None
 
 
+def version_at(store: Store, workflow_id: str, content_hash: str, when: datetime) -> Version | None:
+    """The saved version with this content that a run started at `when` ran on.
+
+    A rollback saves old content again as a new number, so one hash can have several: the
+    newest of them saved by `when`, else (a draft run saved later) the first one.
+    """
+    versions = [v for v in list_versions(store, workflow_id) if v.content_hash == content_hash]
+    before = [v for v in versions if v.created_at <= when]
+    return before[-1] if before else (versions[0] if versions else None)
+
+
 def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> Version:
     """Make version `number` the one that runs (audited)."""
     get_version(store, workflow_id, number)  # a clear error for a missing version

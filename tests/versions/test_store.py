@@ -151,3 +151,18 @@ def test_two_saves_on_the_same_base_at_once_one_wins(store: Store) -> None:
     assert sorted(r for r in results if isinstance(r, int)) == [2]
     assert sum(isinstance(r, ConflictError) for r in results) == 1
     assert [v.number for v in list_versions(store, "order_intake")] == [1, 2]
+
+
+def test_a_run_is_labelled_with_the_version_it_ran_on_even_after_a_rollback(store: Store) -> None:
+    from versions.store import version_at
+
+    v1 = save(store, WORKFLOW, actor=LI, base=None, message="first")
+    save(store, SAFETY_20, actor=LI, base=1, message="raise safety stock")
+    v3 = rollback(store, "order_intake", 1, actor=LI, reason="oversold").version
+    assert v3.content_hash == v1.content_hash and v3.number == 3
+    between = v1.created_at  # a run started while v1 was the newest with this content
+    assert version_at(store, "order_intake", v1.content_hash, between).number == 1
+    assert version_at(store, "order_intake", v1.content_hash, v3.created_at).number == 3
+    before_any = v1.created_at.replace(year=2000)  # a draft run whose content was saved later
+    assert version_at(store, "order_intake", v1.content_hash, before_any).number == 1
+    assert version_at(store, "order_intake", "no-such-hash", between) is None
