@@ -9,9 +9,10 @@ in the project uses plain SQLAlchemy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import DateTime, Executable
 from sqlalchemy.engine import Dialect
 
 
@@ -52,9 +53,18 @@ class Prepared:
             results = tuple(
                 col[3]._cached_result_processor(dialect, None) for col in compiled._result_columns
             )
+            if dialect.name == "sqlite":
+                results = tuple(
+                    _fast_datetime_result(p) if _is_datetime(col[3]) else p
+                    for col, p in zip(compiled._result_columns, results, strict=True)
+                )
             names = tuple(compiled.positiontup) if compiled.positiontup is not None else None
             literals = {k: v for k, v in compiled.params.items() if v is not None}
             binds = dict(compiled._bind_processors)
+            if dialect.name == "sqlite":
+                for name, param in compiled.binds.items():
+                    if name in binds and _is_datetime(param.type):
+                        binds[name] = _fast_datetime_bind(binds[name])
             found = _Compiled(compiled.string, names, binds, literals, columns, results)
             self._compiled[dialect.name] = found
         return found
@@ -82,6 +92,37 @@ class Prepared:
             name: (process(value) if process is not None else value)
             for name, process, value in zip(c.columns, c.results, row, strict=False)
         }
+
+
+def _is_datetime(type_: Any) -> bool:
+    return isinstance(type_, DateTime)
+
+
+def _fast_datetime_bind(fallback: Any) -> Any:
+    """SQLite's DATETIME text (``2026-01-10 01:00:00.000000``, as SQLAlchemy writes it) by
+    `isoformat`, about 5x SQLAlchemy's formatting; anything unusual goes to SQLAlchemy."""
+
+    def process(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return fallback(value)
+
+    return process
+
+
+def _fast_datetime_result(fallback: Any) -> Any:
+    """SQLite's DATETIME text back to a naive datetime by `fromisoformat` (SQLAlchemy's regex
+    parser as the fallback for a text it does not read)."""
+
+    def process(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return fallback(value) if fallback is not None else value
+
+    return process
 
 
 def run(conn: Any, prepared: Prepared, params: dict[str, Any]) -> list[dict[str, Any]]:
