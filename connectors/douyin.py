@@ -5,15 +5,23 @@ Every call is a POST to ``/<group>/<action>`` with the signed query (`app_key`, 
 `param_json` as the body. Money is fen integers, times epoch seconds, pages from 0 with
 `size` <= 100. Answers are ``{code, msg, sub_code, sub_msg, log_id, data}``; code 10000 is
 success, a ``isp.*`` sub_code is the platform's own failure, ``*frequency*`` a rate limit.
+
+Receivers come encrypted (`encrypt_post_receiver`, `encrypt_post_tel`,
+`post_addr.encrypt_detail`) or, in older answers, plain (`post_receiver`, `post_tel`,
+`post_addr.detail`). A page's ciphertexts are opened with `order.batchDecrypt`
+(``cipher_infos: [{auth_id: order id, cipher_text}]``, at most 50 a call, so one call per
+50 distinct ciphertexts of the page); any entry with a non-zero `err_no` fails the page.
+The raw record kept beside the canonical order stays as received.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -25,6 +33,7 @@ SYSTEM = "douyin"
 CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 100
 SUCCESS = 10000
+DECRYPT_LIMIT = 50  # cipher_infos per order.batchDecrypt call
 
 STATUS_TO_CANONICAL = {
     1: "unpaid",
@@ -66,14 +75,10 @@ class DouyinConnector:
             return data.get("shop_order_list", []), int(data.get("total", 0))
 
         async for page in pages_backwards(fetch, PAGE_SIZE, first=0):
-            batch = []
-            for raw in page:
-                oid = str(raw["order_id"])
-                if oid not in seen and lo <= raw["update_time"] < hi:
-                    seen.add(oid)
-                    batch.append((to_canonical(raw), raw))
-            if batch:
-                yield batch
+            fresh = _fresh(page, seen, lo, hi)
+            if fresh:
+                plain = await self._decrypt(fresh)
+                yield [(to_canonical(raw, plain), raw) for raw in fresh]
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
@@ -91,6 +96,28 @@ class DouyinConnector:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def _decrypt(self, raws: list[dict]) -> dict[str, str]:
+        """Ciphertext -> plain text for the receivers of `raws`: the page's distinct
+        ciphertexts in batches of `DECRYPT_LIMIT`, sent together."""
+        infos = _cipher_infos(raws)
+        batches = [infos[i : i + DECRYPT_LIMIT] for i in range(0, len(infos), DECRYPT_LIMIT)]
+        answers = await asyncio.gather(
+            *(
+                self._request("order.batchDecrypt", {"cipher_infos": b}, retry=True)
+                for b in batches
+            ),
+            return_exceptions=True,
+        )
+        plain: dict[str, str] = {}
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+            plain.update(_decrypted(answer))
+        missing = sum(1 for info in infos if info["cipher_text"] not in plain)
+        if missing:
+            raise Rejected(SYSTEM, f"decrypt answer lacks {missing} of {len(infos)} ciphertexts")
+        return plain
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool) -> dict:
         param_json = dumps(params)
@@ -126,9 +153,11 @@ def dumps(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def to_canonical(raw: dict) -> dict:
-    """A Douyin `shop_order_list` entry as a canonical order."""
+def to_canonical(raw: dict, plain: Mapping[str, str] | None = None) -> dict:
+    """A Douyin `shop_order_list` entry as a canonical order; `plain` maps the receiver
+    ciphertexts it holds to their plain text."""
     addr = raw["post_addr"]
+    plain = plain or {}
     return {
         "channel": SYSTEM,
         "order_id": str(raw["order_id"]),
@@ -138,12 +167,12 @@ def to_canonical(raw: dict) -> dict:
         "status": STATUS_TO_CANONICAL.get(raw["order_status"], str(raw["order_status"])),
         "buyer": {"nick": raw["user_nick_name"]},
         "receiver": {
-            "name": raw["post_receiver"],
-            "phone": raw["post_tel"],
+            "name": reveal(raw, "post_receiver", plain),
+            "phone": reveal(raw, "post_tel", plain),
             "province": addr["province"]["name"],
             "city": addr["city"]["name"],
             "district": addr["town"]["name"],
-            "address": addr["detail"],
+            "address": reveal(addr, "detail", plain),
         },
         "items": [
             {
@@ -156,6 +185,18 @@ def to_canonical(raw: dict) -> dict:
         ],
         "amount": yuan(raw["order_amount"]),
     }
+
+
+def reveal(record: dict, field: str, plain: Mapping[str, str]) -> str:
+    """A receiver field as plain text: the decrypted `encrypt_<field>` (`encrypt_detail`
+    for `detail`) when the record carries one, else the plain field."""
+    cipher = record.get(_CIPHER_FIELD[field])
+    if not cipher:
+        return record.get(field) or ""
+    try:
+        return plain[cipher]
+    except KeyError:
+        raise Rejected(SYSTEM, "a receiver ciphertext was not decrypted; pull again") from None
 
 
 def yuan(fen: int) -> str:
@@ -174,6 +215,52 @@ def from_epoch(ts: int) -> str:
 
 def to_epoch(value: str) -> int:
     return int(datetime.fromisoformat(value).timestamp())
+
+
+_CIPHER_FIELD = {
+    "post_receiver": "encrypt_post_receiver",
+    "post_tel": "encrypt_post_tel",
+    "detail": "encrypt_detail",
+}
+
+
+def _fresh(page: list[dict], seen: set[str], lo: int, hi: int) -> list[dict]:
+    """The records of `page` not seen yet and updated in [lo, hi); marks them seen."""
+    fresh = []
+    for raw in page:
+        oid = str(raw["order_id"])
+        if oid not in seen and lo <= raw["update_time"] < hi:
+            seen.add(oid)
+            fresh.append(raw)
+    return fresh
+
+
+def _cipher_infos(raws: list[dict]) -> list[dict[str, str]]:
+    """One `cipher_infos` entry per distinct receiver ciphertext, with its order id."""
+    infos: dict[str, dict[str, str]] = {}
+    for raw in raws:
+        addr = raw["post_addr"]
+        for cipher in (raw.get("encrypt_post_receiver"), raw.get("encrypt_post_tel"),
+                       addr.get("encrypt_detail")):  # fmt: skip
+            if cipher and cipher not in infos:
+                infos[cipher] = {"auth_id": str(raw["order_id"]), "cipher_text": cipher}
+    return list(infos.values())
+
+
+def _decrypted(data: dict) -> dict[str, str]:
+    """Ciphertext -> plain text from an `order.batchDecrypt` answer; `Rejected` when the
+    call or any entry failed (the message names the order, never a plain text)."""
+    err = data.get("custom_err") or {}
+    if err.get("err_code"):
+        msg = f"decrypt refused: {err.get('err_msg', '')}"
+        raise Rejected(SYSTEM, msg, code=str(err["err_code"]))
+    plain: dict[str, str] = {}
+    for info in data.get("decrypt_infos") or []:
+        if info.get("err_no"):
+            msg = f"decrypt refused for order {info.get('auth_id')}: {info.get('err_msg', '')}"
+            raise Rejected(SYSTEM, msg, code=str(info["err_no"]))
+        plain[info["cipher_text"]] = info["decrypt_text"]
+    return plain
 
 
 def _parse(response: Response) -> dict:

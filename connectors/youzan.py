@@ -4,11 +4,16 @@ Auth is the `access_token` query parameter. Money is yuan strings, times local
 ``yyyy-MM-dd HH:mm:ss`` strings (+08:00). Gateway errors come as
 ``{"gw_err_resp": {"err_code", "err_msg"}}`` (4201 token missing, 4203 token unknown,
 4001 version missing, 4005 unknown API); business errors as ``{"success": false, "code"}``.
+
+Receiver name, phone and address come as ciphertexts ``$…$1$`` (province, city, district
+plain). Each page's ciphertexts are opened with one `youzan.cloud.secret.decrypt.batch`
+call (``{"sources": […]}`` in, ``data`` mapping ciphertext -> plain text out); the raw
+record kept beside the canonical order stays as received. Plain values pass as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,6 +25,9 @@ CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 100
 PULL_API = "/api/youzan.trades.sold.get/4.0.2"
 CONFIRM_API = "/api/youzan.logistics.online.confirm/3.0.0"
+DECRYPT_API = "/api/youzan.cloud.secret.decrypt.batch/1.0.0"
+DECRYPT_LIMIT = 10_000  # sources per call; a page holds at most 3 x PAGE_SIZE
+SECRET_FIELDS = ("receiver_name", "receiver_tel", "delivery_address")
 
 STATUS_TO_CANONICAL = {
     "WAIT_BUYER_PAY": "unpaid",
@@ -63,15 +71,10 @@ class YouzanConnector:
             )
 
         async for page in pages_backwards(fetch, PAGE_SIZE, first=1):
-            batch = []
-            for raw in page:
-                order = to_canonical(raw)
-                ts = datetime.fromisoformat(order["updated_at"]).timestamp()
-                if order["order_id"] not in seen and lo <= ts < hi:
-                    seen.add(order["order_id"])
-                    batch.append((order, raw))
-            if batch:
-                yield batch
+            fresh = _fresh(page, seen, lo, hi)
+            if fresh:
+                plain = await self._decrypt(fresh)
+                yield [(to_canonical(raw, plain), raw) for raw in fresh]
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
@@ -85,14 +88,34 @@ class YouzanConnector:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _decrypt(self, raws: list[dict]) -> dict[str, str]:
+        """Ciphertext -> plain text for the receivers of `raws`, in one batch call."""
+        sources = sorted({v for raw in raws for v in _secrets(raw) if is_cipher(v)})
+        if not sources:
+            return {}
+        data = await self._http.call(
+            "POST",
+            DECRYPT_API,
+            params=self._auth(),
+            json={"sources": sources},
+            parse=_parse,
+            retry=True,
+        )
+        missing = sum(1 for s in sources if not isinstance(data.get(s), str))
+        if missing:
+            raise Rejected(SYSTEM, f"decrypt answer lacks {missing} of {len(sources)} sources")
+        return {s: data[s] for s in sources}
+
     def _auth(self) -> dict[str, str]:
         return {"access_token": self._token}
 
 
-def to_canonical(raw: dict) -> dict:
-    """A Youzan `full_order_info_list` entry as a canonical order."""
+def to_canonical(raw: dict, plain: Mapping[str, str] | None = None) -> dict:
+    """A Youzan `full_order_info_list` entry as a canonical order; `plain` maps the
+    receiver ciphertexts it holds to their plain text."""
     info = raw["full_order_info"]
     order, addr = info["order_info"], info["address_info"]
+    plain = plain or {}
     return {
         "channel": SYSTEM,
         "order_id": order["tid"],
@@ -102,12 +125,12 @@ def to_canonical(raw: dict) -> dict:
         "status": STATUS_TO_CANONICAL.get(order["status"], order["status"]),
         "buyer": {"nick": info["buyer_info"]["fans_nickname"]},
         "receiver": {
-            "name": addr["receiver_name"],
-            "phone": addr["receiver_tel"],
+            "name": reveal(addr["receiver_name"], plain),
+            "phone": reveal(addr["receiver_tel"], plain),
             "province": addr["delivery_province"],
             "city": addr["delivery_city"],
             "district": addr["delivery_district"],
-            "address": addr["delivery_address"],
+            "address": reveal(addr["delivery_address"], plain),
         },
         "items": [
             {
@@ -122,6 +145,21 @@ def to_canonical(raw: dict) -> dict:
     }
 
 
+def is_cipher(value: object) -> bool:
+    """Whether a field value is a Youzan ciphertext (``$…$1$``)."""
+    return isinstance(value, str) and len(value) > 4 and value[0] == "$" and value.endswith("$1$")
+
+
+def reveal(value: str, plain: Mapping[str, str]) -> str:
+    """A receiver field as plain text: itself, or the decrypted text of its ciphertext."""
+    if not is_cipher(value):
+        return value
+    try:
+        return plain[value]
+    except KeyError:
+        raise Rejected(SYSTEM, "a receiver ciphertext was not decrypted; pull again") from None
+
+
 def to_local(moment: datetime | str) -> str:
     """``yyyy-MM-dd HH:mm:ss`` in +08:00, Youzan's time format."""
     if isinstance(moment, str):
@@ -132,6 +170,23 @@ def to_local(moment: datetime | str) -> str:
 def from_local(value: str) -> str:
     """ISO 8601 (+08:00) of a Youzan local time string."""
     return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST).isoformat()
+
+
+def _fresh(page: list[dict], seen: set[str], lo: float, hi: float) -> list[dict]:
+    """The records of `page` not seen yet and updated in [lo, hi); marks them seen."""
+    fresh = []
+    for raw in page:
+        order = raw["full_order_info"]["order_info"]
+        ts = datetime.fromisoformat(from_local(order["update_time"])).timestamp()
+        if order["tid"] not in seen and lo <= ts < hi:
+            seen.add(order["tid"])
+            fresh.append(raw)
+    return fresh
+
+
+def _secrets(raw: dict) -> list[str]:
+    addr = raw["full_order_info"]["address_info"]
+    return [addr[field] for field in SECRET_FIELDS]
 
 
 def _parse_page(response: Response) -> tuple[list[dict], int]:

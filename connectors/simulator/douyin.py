@@ -1,8 +1,22 @@
-"""Simulated Douyin (抖店) open API: `order.searchList` and `order.logisticsAdd`.
+"""Simulated Douyin (抖店) open API: `order.searchList`, `order.logisticsAdd` and
+`order.batchDecrypt`.
 
 Checks app_key, access_token and the HMAC-SHA256 sign of every call. Windows are
 [update_time_start, update_time_end) epoch seconds, at most one day; `page` from 0,
 `size` <= 100. Paid orders alternate between status 105 (paid) and 2 (awaiting shipment).
+
+Receivers (`SimOptions.receivers`): ``"encrypted"`` renders `encrypt_post_receiver`,
+`encrypt_post_tel` and `post_addr.encrypt_detail` (``##…#1##`` / ``$$…$1$$``), with
+`mask_post_receiver` and `mask_post_tel`, and leaves `post_receiver`, `post_tel` and
+`post_addr.detail` out, as in a public SDK's sample `order.searchList` answer;
+``"plain"`` renders the plain fields (with `mask_post_tel`).
+
+`order.batchDecrypt`: ``cipher_infos: [{auth_id, cipher_text}]`` in, at most 50 a call
+(the SDKs' "最大支持一次解密50条"); ``decrypt_infos: [{auth_id, cipher_text, decrypt_text,
+err_no, err_msg, data_type, is_virtual_tel, …}]`` and ``custom_err`` out. The real
+`auth_id` is the order id; the simulator only requires one. A ciphertext it never handed
+out, or one without an auth_id, gets err_no 300004 (the code is the simulator's choice).
+Real phones may come back as virtual numbers; the simulator always returns the real one.
 """
 
 from __future__ import annotations
@@ -13,24 +27,28 @@ import uuid
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.douyin import fen, sign, to_epoch
+from connectors.douyin import DECRYPT_LIMIT, fen, sign, to_epoch
+from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, fault_answer
 from connectors.simulator.state import SimState
 
 SYSTEM = "douyin"
+DATA_TYPE = {"address": 1, "name": 2, "phone": 3}
+UNKNOWN_CIPHER = 300004
 STATUS = {"unpaid": 1, "shipped": 3, "cancelled": 4}
 STATUS_DESC = {1: "待支付", 105: "已支付", 2: "备货中", 3: "已发货", 4: "已取消", 5: "已完成"}
 
 
-def render(order: dict) -> dict:
-    """A canonical order as a Douyin `shop_order_list` entry."""
+def render(order: dict, vault: Vault | None = None) -> dict:
+    """A canonical order as a Douyin `shop_order_list` entry; with a `vault`, the receiver's
+    name, phone and address detail are ciphertexts sealed in it (the encrypted variant)."""
     status = STATUS.get(order["status"])
     if status is None:  # paid: both documented codes appear
         status = 105 if sum(map(ord, order["order_id"])) % 2 else 2
     r = order["receiver"]
     oid = order["order_id"]
     phone = r["phone"]
-    return {
+    record = {
         "order_id": oid,
         "order_status": status,
         "order_status_desc": STATUS_DESC[status],
@@ -63,13 +81,27 @@ def render(order: dict) -> dict:
             for n, item in enumerate(order["items"], 1)
         ],
     }
+    if vault is not None:
+        _encrypt_receiver(record, r, vault)
+    return record
+
+
+def _encrypt_receiver(record: dict, receiver: dict, vault: Vault) -> None:
+    """Swap the plain receiver fields of `record` for ciphertexts and masks."""
+    del record["post_receiver"], record["post_tel"], record["post_addr"]["detail"]
+    record["encrypt_post_receiver"] = vault.seal(SYSTEM, "name", receiver["name"])
+    record["encrypt_post_tel"] = vault.seal(SYSTEM, "phone", receiver["phone"])
+    record["mask_post_receiver"] = receiver["name"][:1] + "*" * (len(receiver["name"]) - 1)
+    record["post_addr"]["encrypt_detail"] = vault.seal(SYSTEM, "address", receiver["address"])
 
 
 def register(app: FastAPI, state: SimState) -> None:
     """Mount the Douyin open-API paths on `app`."""
 
-    async def gate(request: Request, method: str) -> tuple[Response | None, dict]:
-        mode = state.take_fault(SYSTEM, request)
+    async def gate(
+        request: Request, method: str, call: str | None = None
+    ) -> tuple[Response | None, dict]:
+        mode = state.take_fault(SYSTEM, request, call)
         if mode:
             limited = error(40100, "调用频率超限", "isv.frequency-limit", "too many calls")
             return fault_answer(mode, lambda: limited), {}
@@ -127,6 +159,40 @@ def register(app: FastAPI, state: SimState) -> None:
         )  # fmt: skip
         store.ship(oid, state.clock())
         return ok({})
+
+    @app.post("/order/batchDecrypt")
+    async def batch_decrypt(request: Request) -> Response:
+        refused, p = await gate(request, "order.batchDecrypt", "decrypt")
+        if refused:
+            return refused
+        infos = p.get("cipher_infos")
+        if not isinstance(infos, list) or not 1 <= len(infos) <= DECRYPT_LIMIT:
+            msg = f"cipher_infos must hold 1..{DECRYPT_LIMIT} items"
+            return error(40004, "参数错误", "isv.parameter-invalid:cipher_infos", msg)
+        state.counters["decrypt_calls_douyin"] += 1
+        state.counters["decrypted_douyin"] += len(infos)
+        decrypted = [_decrypt_info(state.vault, info) for info in infos]
+        return ok({"decrypt_infos": decrypted, "custom_err": {"err_code": 0, "err_msg": ""}})
+
+
+def _decrypt_info(vault: Vault, info: object) -> dict:
+    """One `decrypt_infos` entry for one `cipher_infos` entry."""
+    info = info if isinstance(info, dict) else {}
+    auth_id, cipher = str(info.get("auth_id") or ""), str(info.get("cipher_text") or "")
+    opened = vault.open(SYSTEM, cipher) if auth_id else None
+    kind, plain = opened or ("", "")
+    return {
+        "auth_id": auth_id,
+        "cipher_text": cipher,
+        "decrypt_text": plain,
+        "err_no": 0 if opened else UNKNOWN_CIPHER,
+        "err_msg": "" if opened else "密文无效或auth_id不匹配",
+        "data_type": DATA_TYPE.get(kind, 0),
+        "is_virtual_tel": False,
+        "expire_time": 0,
+        "phone_no_a": "",
+        "phone_no_b": "",
+    }
 
 
 def ok(data: dict) -> Response:

@@ -49,7 +49,8 @@ class SimulatorHandle:
         self._client = httpx.Client(base_url=base_url, timeout=5, verify=False)
 
     def stats(self) -> dict[str, Any]:
-        """`GET /_sim/stats`: waybills, create calls, duplicates, uploads, bot messages."""
+        """`GET /_sim/stats`: waybills, create calls, duplicates, uploads, bot messages,
+        decrypt calls and ciphertexts decrypted per channel, requests per system."""
         return self._client.get("/_sim/stats").json()
 
     def log(self, kind: str) -> list[dict]:
@@ -59,9 +60,12 @@ class SimulatorHandle:
     def reset(self) -> None:
         self._client.post("/_sim/reset").raise_for_status()
 
-    def fault(self, system: str, mode: str, count: int = 1) -> None:
-        """Make the next `count` calls of `system` fail with `mode`."""
-        body = {"system": system, "mode": mode, "count": count}
+    def fault(self, system: str, mode: str, count: int = 1, call: str | None = None) -> None:
+        """Make the next `count` calls of `system` (only its `call` kind, e.g. "decrypt",
+        when given) fail with `mode`."""
+        body: dict[str, Any] = {"system": system, "mode": mode, "count": count}
+        if call:
+            body["call"] = call
         self._client.post("/_sim/faults", json=body).raise_for_status()
 
     def stop(self) -> None:

@@ -10,10 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from connectors.simulator.cipher import Vault
+
 CST = timezone(timedelta(hours=8))
 SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "wecom")
 CHANNELS = ("youzan", "douyin", "h5")
+DECRYPTING = ("youzan", "douyin")
 FAULT_MODES = ("error", "timeout", "rate_limit", "down")
+FAULT_CALLS = ("decrypt",)
+RECEIVER_VARIANTS = ("encrypted", "plain")
 DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
@@ -44,6 +49,9 @@ class SimOptions:
     test-environment limit (A1005) when set, e.g. 30. `wecom_per_minute`: messages per
     minute per bot key (errcode 45009). `timeout_sleep_s`: how long a ``timeout`` fault
     holds back the answer (the call still lands); set it past the client's timeout.
+    `receivers`: how Youzan and Douyin hand out receiver name, phone and address —
+    ``"encrypted"`` (ciphertexts to open with the platform's decrypt API, as today's
+    platforms do) or ``"plain"`` (the older plain fields).
     """
 
     sf_duplicate: str = "error_8016"
@@ -52,6 +60,13 @@ class SimOptions:
     max_window_s: int = 86400
     max_page_size: int = 100
     timeout_sleep_s: float = 6.0
+    receivers: str = "encrypted"
+
+    def __post_init__(self) -> None:
+        if self.receivers not in RECEIVER_VARIANTS:
+            raise ValueError(
+                f"receivers must be one of {RECEIVER_VARIANTS}, not {self.receivers!r}"
+            )
 
 
 class ChannelStore:
@@ -110,6 +125,7 @@ class SimState:
     _bot_times: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     _sf_times: deque = field(default_factory=deque)
     renderers: dict[str, Callable[[dict], dict]] = field(default_factory=dict)
+    vault: Vault = field(default_factory=Vault)
     clock: Callable[[], float] = time.time
     waybill_seq: int = 0
 
@@ -141,29 +157,34 @@ class SimState:
             "uploads_total": len(self.uploads),
             "uploaded_orders": len({(u["channel"], u["order_id"]) for u in self.uploads}),
             "bot_messages": len(self.messages),
+            "decrypt_calls": {ch: self.counters[f"decrypt_calls_{ch}"] for ch in DECRYPTING},
+            "decrypted": {ch: self.counters[f"decrypted_{ch}"] for ch in DECRYPTING},
             "requests": dict(self.counters_for("req_")),
         }
 
     def counters_for(self, prefix: str) -> dict[str, int]:
         return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}
 
-    def add_fault(self, system: str, mode: str, count: int) -> None:
-        self.faults[system] = [mode, count]
+    def add_fault(self, system: str, mode: str, count: int, call: str | None = None) -> None:
+        """Make the next `count` calls of `system` (only its `call` kind, if given) fail."""
+        self.faults[f"{system}:{call}" if call else system] = [mode, count]
 
-    def take_fault(self, system: str, request: Any) -> str | None:
+    def take_fault(self, system: str, request: Any, call: str | None = None) -> str | None:
         """Count one call of `system`; return the fault mode to play, if any.
 
-        A ``timeout`` fault is not returned: the call is processed (it lands) and its
-        answer is held back `timeout_sleep_s` (see `DelayAnswers`), as when a slow gateway
-        loses the reply.
+        A fault set for the `call` kind (e.g. ``"decrypt"``) is played before one set
+        for the whole system. A ``timeout`` fault is not returned: the call is processed
+        (it lands) and its answer is held back `timeout_sleep_s` (see `DelayAnswers`), as
+        when a slow gateway loses the reply.
         """
         self.counters["req_" + system] += 1
-        fault = self.faults.get(system)
+        key = f"{system}:{call}" if call and f"{system}:{call}" in self.faults else system
+        fault = self.faults.get(key)
         if not fault:
             return None
         mode, count = fault
         if count <= 1:
-            del self.faults[system]
+            del self.faults[key]
         else:
             fault[1] = count - 1
         if mode == "timeout":
@@ -186,13 +207,21 @@ def build_state(
     credentials: dict[str, dict[str, str]] | None,
     options: SimOptions | None,
     renderers: dict[str, Callable[[dict], dict]],
+    vault: Vault | None = None,
 ) -> SimState:
-    """Fresh state for a scenario: every channel's orders indexed, nothing recorded yet."""
+    """Fresh state for a scenario: every channel's orders indexed, nothing recorded yet.
+
+    `vault` holds the receiver ciphertexts the `renderers` seal (a new one when None).
+    """
     creds = {s: dict(DEFAULT_CREDENTIALS[s]) for s in SYSTEMS}
     for system, values in (credentials or {}).items():
         creds.setdefault(system, {}).update(values)
     state = SimState(
-        scenario=scenario, credentials=creds, options=options or SimOptions(), renderers=renderers
+        scenario=scenario,
+        credentials=creds,
+        options=options or SimOptions(),
+        renderers=renderers,
+        vault=vault or Vault(),
     )
     state.reset()
     return state

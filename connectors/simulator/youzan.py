@@ -1,27 +1,46 @@
-"""Simulated Youzan gateway: `youzan.trades.sold.get` and `youzan.logistics.online.confirm`.
+"""Simulated Youzan gateway: `youzan.trades.sold.get`, `youzan.logistics.online.confirm` and
+`youzan.cloud.secret.decrypt.batch`.
 
 Windows are [start_update, end_update) in local time, at most one day; `page_no` from 1,
 `page_size` <= 100. Gateway errors as ``{"gw_err_resp": {err_code, err_msg}}``.
+
+Receivers (`SimOptions.receivers`): ``"encrypted"`` renders `receiver_name`,
+`receiver_tel` and `delivery_address` as ``$…$1$`` ciphertexts (province, city and
+district stay plain); ``"plain"`` renders them as they are.
+
+Batch decrypt, as one public client calls it (``youzan.cloud.secret.decrypt.batch/1.0.0``,
+``{"sources": [ciphertext, …]}``, at most 10,000 a call by its note from the document):
+the answer's `data` maps each source to its plain text. Another copy of the document shows
+``encrypt_list: [{encrypt_data, kdt_id}]`` instead; the simulator follows the first (it
+matches the single decrypt's ``{"source": …}``). As the single decrypt is documented to
+do, a source that is not a ciphertext comes back as it is; a ciphertext this shop never
+handed out is refused with business code 141600001 (the code is the simulator's choice).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, fault_answer, json_of
 from connectors.simulator.state import CST, SimState
-from connectors.youzan import CANONICAL_TO_STATUS, to_local
+from connectors.youzan import CANONICAL_TO_STATUS, DECRYPT_LIMIT, is_cipher, to_local
 
 SYSTEM = "youzan"
 WINDOW_ERROR = 141500101
+DECRYPT_ERROR = 141600001
 
 
-def render(order: dict) -> dict:
-    """A canonical order as a Youzan `full_order_info_list` entry."""
+def render(order: dict, vault: Vault | None = None) -> dict:
+    """A canonical order as a Youzan `full_order_info_list` entry; with a `vault`, the
+    receiver's name, phone and address are ciphertexts sealed in it."""
     r = order["receiver"]
+    seal = _sealer(vault)
     return {
         "full_order_info": {
             "order_info": {
@@ -33,12 +52,12 @@ def render(order: dict) -> dict:
             },
             "buyer_info": {"fans_nickname": order["buyer"]["nick"]},
             "address_info": {
-                "receiver_name": r["name"],
-                "receiver_tel": r["phone"],
+                "receiver_name": seal("name", r["name"]),
+                "receiver_tel": seal("phone", r["phone"]),
                 "delivery_province": r["province"],
                 "delivery_city": r["city"],
                 "delivery_district": r["district"],
-                "delivery_address": r["address"],
+                "delivery_address": seal("address", r["address"]),
             },
             "orders": [
                 {
@@ -58,8 +77,8 @@ def render(order: dict) -> dict:
 def register(app: FastAPI, state: SimState) -> None:
     """Mount the Youzan gateway paths on `app`."""
 
-    async def gate(request: Request) -> Response | None:
-        mode = state.take_fault(SYSTEM, request)
+    async def gate(request: Request, call: str | None = None) -> Response | None:
+        mode = state.take_fault(SYSTEM, request, call)
         if mode:
             return fault_answer(mode, lambda: gw_error(4204, "api invoke frequency exceeded"))
         token = request.query_params.get("access_token")
@@ -111,6 +130,24 @@ def register(app: FastAPI, state: SimState) -> None:
         store.ship(tid, state.clock())
         return ok({"is_success": True})
 
+    @app.post("/api/youzan.cloud.secret.decrypt.batch/{version}")
+    async def secret_decrypt_batch(request: Request, version: str) -> Response:
+        refused = await gate(request, "decrypt")
+        if refused:
+            return refused
+        sources = (await json_of(request) or {}).get("sources")
+        if not isinstance(sources, list) or not 1 <= len(sources) <= DECRYPT_LIMIT:
+            return business_error(DECRYPT_ERROR, f"sources must hold 1..{DECRYPT_LIMIT} strings")
+        plain: dict[str, str] = {}
+        for source in map(str, sources):
+            opened = state.vault.open(SYSTEM, source)
+            if opened is None and is_cipher(source):
+                return business_error(DECRYPT_ERROR, "a source is not a ciphertext of this shop")
+            plain[source] = opened[1] if opened else source
+        state.counters["decrypt_calls_youzan"] += 1
+        state.counters["decrypted_youzan"] += len(plain)
+        return ok(plain)
+
     @app.post("/api/{api}/{version}")
     async def unknown_api(request: Request, api: str, version: str) -> Response:
         return await gate(request) or gw_error(4005, f"api {api} does not exist")
@@ -130,6 +167,13 @@ def gw_error(code: int, msg: str) -> Response:
 
 def business_error(code: int, msg: str) -> Response:
     return answer({"success": False, "code": code, "message": msg, "data": None})
+
+
+def _sealer(vault: Vault | None) -> Callable[[str, str], str]:
+    """seal(kind, plain): the ciphertext from `vault`, or the plain value when there is none."""
+    if vault is None:
+        return lambda _kind, plain: plain
+    return functools.partial(vault.seal, SYSTEM)
 
 
 def _ts(local: str) -> float:
