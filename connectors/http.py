@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import os
 import random
 import ssl
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from connectors.breaker import CircuitBreaker
@@ -299,8 +299,8 @@ def _client_timeout(timeout: float) -> aiohttp.ClientTimeout:
 
 
 def _dumps(value: Any) -> str:
-    """Request JSON as httpx sent it: compact, UTF-8 kept."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Request JSON as httpx sent it: compact, UTF-8 kept (orjson: a few times json's speed)."""
+    return orjson.dumps(value).decode()
 
 
 def _values(value: Any) -> list[Any]:

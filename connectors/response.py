@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from engine.errors import RateLimited, Rejected, Unavailable
@@ -30,7 +30,7 @@ class Response:
 
     def json(self) -> Any:
         """The body parsed as JSON; `ValueError` when it is not JSON."""
-        return json.loads(self.content)
+        return orjson.loads(self.content)
 
     @property
     def text(self) -> str:

@@ -16,6 +16,8 @@ import time
 import uuid
 from typing import Any
 
+import orjson
+
 from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
@@ -64,7 +66,7 @@ class SfConnector:
         await self._http.aclose()
 
     async def _call(self, service: str, msg: dict, *, retry: bool, reconcile=None) -> str | None:
-        msg_data = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
+        msg_data = orjson.dumps(msg).decode()
         timestamp = str(int(time.time() * 1000))
         form = {
             "partnerID": self._partner,
