@@ -63,6 +63,7 @@ class Step:
     """One node's execution in a run."""
 
     seq: int
+    attempt: int  # the run's try this step belongs to (a retried run tries again from a node)
     node_id: str
     node_type: str
     status: str
@@ -84,6 +85,7 @@ class Run:
     status: str
     outcome: str | None
     error: str | None
+    attempt: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -218,10 +220,19 @@ def _steps_of(conn: Connection, run_ids: list[int], mask: ContactMask) -> dict[i
     steps: dict[int, list[Step]] = {run_id: [] for run_id in run_ids}
     if run_ids:
         query = select(StepRow).where(StepRow.run_id.in_(run_ids))
-        for s in conn.execute(query.order_by(StepRow.run_id, StepRow.seq)):
+        order = (StepRow.run_id, StepRow.attempt, StepRow.seq)
+        for s in conn.execute(query.order_by(*order)):
             detail, error = mask(s.detail or {}), mask(s.error)
             step = Step(
-                s.seq, s.node_id, s.node_type, s.status, s.outcome, s.duration_ms, error, detail
+                s.seq,
+                s.attempt,
+                s.node_id,
+                s.node_type,
+                s.status,
+                s.outcome,
+                s.duration_ms,
+                error,
+                detail,
             )
             steps[s.run_id].append(step)
     return steps
@@ -284,6 +295,7 @@ def _run(run: Row, number: int | None, steps: list[Step], mask: ContactMask) -> 
         status=run.status,
         outcome=run.outcome,
         error=mask(run.error),
+        attempt=run.attempt,
         created_at=_aware(run.created_at),
         started_at=_aware(run.started_at),
         finished_at=_aware(run.finished_at),

@@ -16,7 +16,7 @@ from service.orders import OrderHistory, OrderInfo, Run
 orders_app = typer.Typer(
     help="Orders: what orderhub did with one, and the newest ones.", no_args_is_help=True
 )
-STEP_HEADER = ("node", "type", "outcome", "ms", "error", "detail")
+STEP_HEADER = ("try", "node", "type", "outcome", "ms", "error", "detail")
 
 
 @orders_app.command("show")
@@ -94,13 +94,15 @@ def _order_lines(order: OrderInfo) -> list[str]:
 
 def _run_lines(run: Run) -> list[str]:
     lines = [
-        f"run {run.id}  {run.workflow_id} {run.label}  {run.status}  {run.outcome or '-'}",
+        f"run {run.id}  {run.workflow_id} {run.label}  {run.status}  {run.outcome or '-'}"
+        + (f"  (try {run.attempt})" if run.attempt > 1 else ""),
         f"  created {_when(run.created_at)}  finished {_when(run.finished_at)}",
     ]
     if run.error:
         lines.append(f"  error: {_first_line(run.error)}")
     rows = [
         (
+            str(s.attempt),
             s.node_id,
             s.node_type,
             s.outcome or f"({s.status})",
@@ -110,7 +112,7 @@ def _run_lines(run: Run) -> list[str]:
         )
         for s in run.steps
     ]
-    lines += ["  " + line for line in _table(STEP_HEADER, rows, right=frozenset({3}))]
+    lines += ["  " + line for line in _table(STEP_HEADER, rows, right=frozenset({0, 4}))]
     return lines
 
 

@@ -27,6 +27,7 @@ from engine.workflow import Workflow
 from service.access import Actor
 from service.cli import app
 from service.intake import read_scenario, run_intake
+from service.orders import order_history
 from service.report import build_report, compare_with_expected
 from service.runs import list_stopped, retry
 from tests.e2e.conftest import WORKFLOW
@@ -82,6 +83,7 @@ def test_runs_stopped_by_a_passing_fault_finish_on_the_next_run(
         stopped = list_stopped(store, LI)
         assert {run.status for run in stopped} == {"retry"}
         assert {run.node for run in stopped} == {"waybill"}
+        ref = stopped[0].ref
 
         sim.reset()  # SF is back
         second = intake(wf, store, sim, path)
@@ -103,6 +105,14 @@ def test_runs_stopped_by_a_passing_fault_finish_on_the_next_run(
     assert tries == {(1, "failed"): shipped_count(expected), (2, "succeeded"): waybills}
     assert attempts[2] == shipped_count(expected)
     assert waybills == shipped_count(expected)
+    (run,) = order_history(store, LI, ref).runs  # what `orderhub orders show` prints
+    assert (run.attempt, run.status, run.outcome) == (2, "completed", "shipped")
+    tail = [(step.attempt, step.node_id, step.status) for step in run.steps][-3:]
+    assert tail == [
+        (1, "waybill", "failed"),
+        (2, "waybill", "succeeded"),
+        (2, "shipped", "succeeded"),
+    ]
 
 
 def test_a_run_gives_up_after_its_tries_and_a_person_sends_it_back(

@@ -105,8 +105,8 @@ def test_a_shipped_order_shows_every_step_ending_in_its_waybill(
     assert "order_intake v1  completed  shipped" in text.output
     assert waybill.waybill_no in text.output
     lines = text.output.splitlines()
-    table = lines[lines.index(next(line for line in lines if line.startswith("  node "))) :]
-    assert [line.split()[0] for line in table] == ["node", *nodes]
+    table = lines[lines.index(next(line for line in lines if line.startswith("  try "))) :]
+    assert [line.split()[:2] for line in table] == [["try", "node"]] + [["1", n] for n in nodes]
     assert table[-2].split()[-1] == f"waybill_no={waybill.waybill_no}"
 
 
