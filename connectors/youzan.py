@@ -43,6 +43,9 @@ CANONICAL_TO_STATUS = {
     "cancelled": "TRADE_CLOSED",
 }
 RATE_LIMIT_CODES = {429, 4204}
+#: confirm refused: "不能重复提交已发过货的商品" (goods already shipped), as a copy of Youzan's
+#: confirm error list gives it; not checked against the live API
+ALREADY_SHIPPED = 102570007
 
 
 class YouzanConnector:
