@@ -23,9 +23,15 @@ CHANNEL_CLASSES = {"youzan": YouzanConnector, "douyin": DouyinConnector, "h5": H
 
 
 class ChannelConnector(Protocol):
-    """What every sales-channel connector offers."""
+    """What every sales-channel connector offers.
+
+    `upload_is_idempotent`: whether uploading the same waybill again is harmless. A
+    connector where it is not (Youzan) also offers ``async tracking_of(order_id) -> str |
+    None``, the tracking number the channel holds, to check before uploading again.
+    """
 
     channel: str
+    upload_is_idempotent: bool
 
     def pull(self, start: datetime, end: datetime) -> AsyncIterator[list[tuple[dict, dict]]]: ...
 

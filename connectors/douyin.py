@@ -50,6 +50,7 @@ class DouyinConnector:
     """Pulls Douyin shop orders by update time and adds logistics to them."""
 
     channel = SYSTEM
+    upload_is_idempotent = True  # a repeated logisticsAdd with the same waybill is harmless
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._app_key = require(SYSTEM, config, "app_key")

@@ -29,6 +29,7 @@ class H5Connector:
     """Pulls the H5 mall's orders by update time and posts shipments to it."""
 
     channel = SYSTEM
+    upload_is_idempotent = True  # the mall treats a repeated waybill as the same shipment
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._key = require(SYSTEM, config, "api_key")

@@ -9,6 +9,14 @@ Receiver name, phone and address come as ciphertexts ``$…$1$`` (province, city
 plain). Each page's ciphertexts are opened with one `youzan.cloud.secret.decrypt.batch`
 call (``{"sources": […]}`` in, ``data`` mapping ciphertext -> plain text out); the raw
 record kept beside the canonical order stays as received. Plain values pass as they are.
+
+The tracking upload `youzan.logistics.online.confirm` may not be idempotent (a second
+confirm of a shipped order is refused with business code 102570007), so it is checked
+before it is tried again: after a timeout or a 5xx the HTTP layer first asks
+`youzan.trade.get` (`tracking_of`) whether the order already holds the waybill, and a
+refusal as already shipped counts as done when it does. trade.get's document says its
+answer may lag an update by ~30 s: a refusal while it still shows no number is raised as
+`Unavailable` (retry later), not as `Rejected`.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 100
 PULL_API = "/api/youzan.trades.sold.get/4.0.2"
 CONFIRM_API = "/api/youzan.logistics.online.confirm/3.0.0"
+TRADE_GET_API = "/api/youzan.trade.get/4.0.0"
 DECRYPT_API = "/api/youzan.cloud.secret.decrypt.batch/1.0.0"
 DECRYPT_LIMIT = 10_000  # sources per call; a page holds at most 3 x PAGE_SIZE
 SECRET_FIELDS = ("receiver_name", "receiver_tel", "delivery_address")
@@ -43,12 +52,17 @@ CANONICAL_TO_STATUS = {
     "cancelled": "TRADE_CLOSED",
 }
 RATE_LIMIT_CODES = {429, 4204}
+#: confirm refused: "不能重复提交已发过货的商品" (goods already shipped), as a copy of Youzan's
+#: confirm error list gives it; not checked against the live API
+ALREADY_SHIPPED = 102570007
 
 
 class YouzanConnector:
     """Pulls Youzan trades by update time and confirms shipments."""
 
     channel = SYSTEM
+    #: a repeated confirm is refused, not ignored: ask `tracking_of` before uploading again
+    upload_is_idempotent = False
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._token = require(SYSTEM, config, "access_token")
@@ -79,11 +93,44 @@ class YouzanConnector:
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
     ) -> None:
-        """`youzan.logistics.online.confirm`; not retried (Youzan may not be idempotent)."""
+        """`youzan.logistics.online.confirm`, retried only after asking Youzan whether the
+        order already holds `waybill_no`; a refusal as already shipped is success when it
+        does, and `Rejected` naming the other waybill when it holds another."""
         body: dict[str, Any] = {"tid": order_id, "out_stype": carrier, "out_sid": waybill_no}
         if lines:
             body["oids"] = ",".join(lines)
-        await self._http.call("POST", CONFIRM_API, params=self._auth(), json=body, parse=_parse)
+
+        async def landed() -> dict | None:
+            return {"is_success": True} if await self.tracking_of(order_id) == waybill_no else None
+
+        try:
+            await self._http.call(
+                "POST",
+                CONFIRM_API,
+                params=self._auth(),
+                json=body,
+                parse=_parse,
+                retry=True,
+                reconcile=landed,
+            )
+        except Rejected as err:
+            if err.code != str(ALREADY_SHIPPED):
+                raise
+            await self._check_shipped_with(order_id, waybill_no)
+
+    async def tracking_of(self, order_id: str) -> str | None:
+        """The tracking number Youzan holds for the order (`youzan.trade.get`: the last
+        shipped package's `express_info.express_no`), or None when it is not shipped."""
+        trade = await self._http.call(
+            "POST",
+            TRADE_GET_API,
+            params=self._auth(),
+            json={"tid": order_id},
+            parse=_parse,
+            retry=True,
+        )
+        numbers = tracking_numbers(trade)
+        return numbers[-1] if numbers else None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -105,6 +152,26 @@ class YouzanConnector:
         if missing:
             raise Rejected(SYSTEM, f"decrypt answer lacks {missing} of {len(sources)} sources")
         return {s: data[s] for s in sources}
+
+    async def _check_shipped_with(self, order_id: str, waybill_no: str) -> None:
+        """After a refusal as already shipped: return when Youzan holds `waybill_no`."""
+        held = await self.tracking_of(order_id)
+        if held == waybill_no:
+            return
+        code = str(ALREADY_SHIPPED)
+        if held is None:
+            raise Unavailable(
+                SYSTEM,
+                "confirm refused as already shipped, but the order shows no tracking number "
+                "yet (trade.get may lag ~30 s); retry later",
+                code=code,
+            )
+        raise Rejected(
+            SYSTEM,
+            f"order {order_id} is already shipped with waybill {held}, not {waybill_no}; "
+            "check the order in the Youzan back office",
+            code=code,
+        )
 
     def _auth(self) -> dict[str, str]:
         return {"access_token": self._token}
@@ -143,6 +210,18 @@ def to_canonical(raw: dict, plain: Mapping[str, str] | None = None) -> dict:
         ],  # fmt: skip
         "amount": info["pay_info"]["payment"],
     }
+
+
+def tracking_numbers(trade: Mapping[str, Any]) -> list[str]:
+    """The tracking numbers of the shipped packages in a `youzan.trade.get` answer
+    (``delivery_order[].dists[].express_info.express_no`` where ``express_state`` is 1)."""
+    return [
+        str(dist["express_info"]["express_no"])
+        for delivery in trade.get("delivery_order") or []
+        if delivery.get("express_state") == 1
+        for dist in delivery.get("dists") or []
+        if (dist.get("express_info") or {}).get("express_no")
+    ]
 
 
 def is_cipher(value: object) -> bool:

@@ -63,6 +63,13 @@ class Waybill(BaseNode):
         if prior is not None and prior.status == "succeeded":
             return
         channel = ctx.connectors.channels[order.channel]
-        await channel.upload_tracking(order.order_id, "SF", waybill_no)
+        # an earlier attempt started: where uploading again is not harmless, ask the channel
+        landed = (
+            prior is not None
+            and not channel.upload_is_idempotent
+            and await channel.tracking_of(order.order_id) == waybill_no
+        )
+        if not landed:
+            await channel.upload_tracking(order.order_id, "SF", waybill_no)
         ctx.store.mark_uploaded(key)
         ctx.end_effect(upload_key, {"waybill_no": waybill_no})

@@ -50,7 +50,8 @@ class SimulatorHandle:
 
     def stats(self) -> dict[str, Any]:
         """`GET /_sim/stats`: waybills, create calls, duplicates, uploads, bot messages,
-        decrypt calls and ciphertexts decrypted per channel, requests per system."""
+        decrypt calls and ciphertexts decrypted per channel, Youzan trade.get calls, requests
+        per system."""
         return self._client.get("/_sim/stats").json()
 
     def log(self, kind: str) -> list[dict]:

@@ -159,6 +159,7 @@ class SimState:
             "bot_messages": len(self.messages),
             "decrypt_calls": {ch: self.counters[f"decrypt_calls_{ch}"] for ch in DECRYPTING},
             "decrypted": {ch: self.counters[f"decrypted_{ch}"] for ch in DECRYPTING},
+            "trade_get_calls": self.counters["trade_get_youzan"],
             "requests": dict(self.counters_for("req_")),
         }
 

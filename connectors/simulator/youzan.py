@@ -1,5 +1,5 @@
-"""Simulated Youzan gateway: `youzan.trades.sold.get`, `youzan.logistics.online.confirm` and
-`youzan.cloud.secret.decrypt.batch`.
+"""Simulated Youzan gateway: `youzan.trades.sold.get`, `youzan.trade.get`,
+`youzan.logistics.online.confirm` and `youzan.cloud.secret.decrypt.batch`.
 
 Windows are [start_update, end_update) in local time, at most one day; `page_no` from 1,
 `page_size` <= 100. Gateway errors as ``{"gw_err_resp": {err_code, err_msg}}``.
@@ -15,6 +15,21 @@ the answer's `data` maps each source to its plain text. Another copy of the docu
 matches the single decrypt's ``{"source": …}``). As the single decrypt is documented to
 do, a source that is not a ciphertext comes back as it is; a ciphertext this shop never
 handed out is refused with business code 141600001 (the code is the simulator's choice).
+
+The confirm is not idempotent, as the real one may not be: a confirm for an order already
+shipped is refused with business code 102570007 "不能重复提交已发过货的商品" (the code and text a
+copy of Youzan's confirm error list gives for resubmitting shipped goods; not checked against
+the live API) and records nothing. Partial shipment is not modelled: the first confirm ships
+the whole order.
+
+`youzan.trade.get` (``{"tid"}``) answers one order: `full_order_info` as in
+trades.sold.get, `refund_order` (empty here) and `delivery_order`, one entry per confirm:
+``{express_state: 1 (shipped), express_type: 1 (sent by API), oids: [{oid}],
+dists: [{dist_id, express_info: {express_id, express_no}}]}`` — the tracking number is
+`express_info.express_no`. Shape from two renderings of the 4.0.0 document: the TypeScript
+declarations in nest-mods/youzan (model/trade/trade-get.d.ts) and a generated Java
+`YouzanTradeGetResult`; `express_id` here is the `out_stype` as sent (Youzan's is a numeric
+carrier id). An unknown tid is refused with code 5000 "trade not found", as documented.
 """
 
 from __future__ import annotations
@@ -29,11 +44,18 @@ from fastapi import FastAPI, Request, Response
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, fault_answer, json_of
 from connectors.simulator.state import CST, SimState
-from connectors.youzan import CANONICAL_TO_STATUS, DECRYPT_LIMIT, is_cipher, to_local
+from connectors.youzan import (
+    ALREADY_SHIPPED,
+    CANONICAL_TO_STATUS,
+    DECRYPT_LIMIT,
+    is_cipher,
+    to_local,
+)
 
 SYSTEM = "youzan"
 WINDOW_ERROR = 141500101
 DECRYPT_ERROR = 141600001
+TRADE_NOT_FOUND = 5000
 
 
 def render(order: dict, vault: Vault | None = None) -> dict:
@@ -122,6 +144,8 @@ def register(app: FastAPI, state: SimState) -> None:
             return business_error(101400001, "trade not found")
         if not waybill:
             return business_error(101400002, "out_sid is required")
+        if store.orders[tid]["status"] == "shipped":  # not idempotent: nothing is recorded
+            return business_error(ALREADY_SHIPPED, "不能重复提交已发过货的商品")
         oids = [o for o in str(body.get("oids") or "").split(",") if o]
         state.uploads.append(
             {"channel": SYSTEM, "order_id": tid, "carrier": body.get("out_stype"),
@@ -129,6 +153,21 @@ def register(app: FastAPI, state: SimState) -> None:
         )  # fmt: skip
         store.ship(tid, state.clock())
         return ok({"is_success": True})
+
+    @app.post("/api/youzan.trade.get/{version}")
+    async def trade_get(request: Request, version: str) -> Response:
+        refused = await gate(request)
+        if refused:
+            return refused
+        state.counters["trade_get_youzan"] += 1
+        tid = str((await json_of(request) or {}).get("tid", ""))
+        store = state.channels[SYSTEM]
+        if tid not in store.orders:
+            return business_error(TRADE_NOT_FOUND, "trade not found")
+        record = store.record(tid)
+        shipped = [u for u in state.uploads if u["channel"] == SYSTEM and u["order_id"] == tid]
+        deliveries = [_delivery(record, up, n) for n, up in enumerate(shipped, 1)]
+        return ok({**record, "refund_order": [], "delivery_order": deliveries})
 
     @app.post("/api/youzan.cloud.secret.decrypt.batch/{version}")
     async def secret_decrypt_batch(request: Request, version: str) -> Response:
@@ -167,6 +206,25 @@ def gw_error(code: int, msg: str) -> Response:
 
 def business_error(code: int, msg: str) -> Response:
     return answer({"success": False, "code": code, "message": msg, "data": None})
+
+
+def _delivery(record: dict, upload: dict, n: int) -> dict:
+    """One `delivery_order` entry of trade.get for a recorded confirm."""
+    oids = upload["lines"] or [line["oid"] for line in record["full_order_info"]["orders"]]
+    return {
+        "express_state": 1,
+        "express_type": 1,
+        "oids": [{"oid": oid} for oid in oids],
+        "dists": [
+            {
+                "dist_id": f"{upload['order_id']}-D{n}",
+                "express_info": {
+                    "express_id": upload["carrier"],
+                    "express_no": upload["waybill_no"],
+                },
+            }
+        ],
+    }
 
 
 def _sealer(vault: Vault | None) -> Callable[[str, str], str]:

@@ -28,6 +28,12 @@ async def test_builds_every_connector(systems):
         await hub.aclose()
 
 
+def test_only_youzan_says_uploading_again_is_not_harmless():
+    classes = {YouzanConnector: False, DouyinConnector: True, H5Connector: True}
+    assert {cls: cls.upload_is_idempotent for cls in classes} == classes
+    assert callable(YouzanConnector.tracking_of)
+
+
 async def test_channel_without_section_is_left_out(systems):
     hub = build_connectors({k: v for k, v in systems.items() if k != "h5"})
     try:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from connectors.youzan import PULL_API, from_local, to_local
+from connectors.youzan import ALREADY_SHIPPED, CONFIRM_API, PULL_API, from_local, to_local
 from engine.errors import Rejected
 from tests.connectors.conftest import assert_round_trip, day_windows, pull_all, window_of
 
@@ -83,6 +83,86 @@ async def test_upload_ships_the_order_and_moves_it_out_of_the_day(hub, sim, scen
 async def test_upload_for_unknown_trade_is_rejected(hub):
     with pytest.raises(Rejected):
         await hub.channels[CHANNEL].upload_tracking("NO-SUCH-TID", "SF", "SF1234567890123")
+
+
+@pytest.fixture
+def paid(scenario):
+    return next(o for o in scenario["channels"][CHANNEL] if o["status"] == "paid")["order_id"]
+
+
+def uploads_of(sim, order_id: str) -> list[dict]:
+    return [u for u in sim.log("uploads") if u["order_id"] == order_id]
+
+
+async def test_tracking_of_is_none_before_the_upload_and_the_waybill_after(hub, paid):
+    youzan = hub.channels[CHANNEL]
+    assert youzan.upload_is_idempotent is False
+    assert await youzan.tracking_of(paid) is None
+    await youzan.upload_tracking(paid, "SF", "SF1000000000001")
+    assert await youzan.tracking_of(paid) == "SF1000000000001"
+
+
+async def test_tracking_of_an_unknown_trade_is_rejected(hub):
+    with pytest.raises(Rejected) as err:
+        await hub.channels[CHANNEL].tracking_of("NO-SUCH-TID")
+    assert err.value.code == "5000"
+
+
+async def test_a_confirm_whose_answer_times_out_is_not_sent_twice(hub, sim, paid):
+    sim.fault(CHANNEL, "timeout", 1)  # the confirm lands; its answer comes after the client gave up
+    await hub.channels[CHANNEL].upload_tracking(paid, "SF", "SF1000000000002")
+    assert [u["waybill_no"] for u in uploads_of(sim, paid)] == ["SF1000000000002"]
+    stats = sim.stats()
+    assert stats["trade_get_calls"] == 1  # asked once, found it, did not confirm again
+    assert stats["requests"][CHANNEL] == 2
+
+
+async def test_a_5xx_before_the_confirm_lands_is_retried_and_lands_once(hub, sim, paid):
+    sim.fault(CHANNEL, "error", 1)
+    await hub.channels[CHANNEL].upload_tracking(paid, "SF", "SF1000000000003")
+    assert len(uploads_of(sim, paid)) == 1
+    assert sim.stats()["trade_get_calls"] == 1  # not there yet: confirmed again
+
+
+async def test_a_second_confirm_with_the_same_waybill_returns_normally(hub, sim, paid):
+    youzan = hub.channels[CHANNEL]
+    await youzan.upload_tracking(paid, "SF", "SF1000000000004")
+    await youzan.upload_tracking(paid, "SF", "SF1000000000004")
+    assert len(uploads_of(sim, paid)) == 1
+
+
+async def test_a_second_confirm_with_another_waybill_is_rejected_naming_the_first(hub, sim, paid):
+    youzan = hub.channels[CHANNEL]
+    await youzan.upload_tracking(paid, "SF", "SF1000000000005")
+    with pytest.raises(Rejected) as err:
+        await youzan.upload_tracking(paid, "SF", "SF1000000000006")
+    assert "SF1000000000005" in str(err.value)
+    assert err.value.code == str(ALREADY_SHIPPED)
+    assert [u["waybill_no"] for u in uploads_of(sim, paid)] == ["SF1000000000005"]
+
+
+async def test_tracking_of_is_retried_through_a_5xx(hub, sim, paid):
+    await hub.channels[CHANNEL].upload_tracking(paid, "SF", "SF1000000000007")
+    sim.fault(CHANNEL, "error", 1)
+    assert await hub.channels[CHANNEL].tracking_of(paid) == "SF1000000000007"
+
+
+def test_simulator_refuses_a_second_confirm_and_shows_the_first_in_trade_get(sim, paid):
+    token = {"access_token": sim.systems[CHANNEL]["access_token"]}
+    confirm = {"tid": paid, "out_stype": "SF", "out_sid": "SF1000000000008"}
+    first = httpx.post(sim.base_url + CONFIRM_API, params=token, json=confirm).json()
+    again = httpx.post(sim.base_url + CONFIRM_API, params=token, json=confirm).json()
+    assert first["success"] is True
+    assert (again["success"], again["code"]) == (False, ALREADY_SHIPPED)
+    trade = httpx.post(
+        sim.base_url + "/api/youzan.trade.get/4.0.0", params=token, json={"tid": paid}
+    ).json()["data"]
+    assert trade["full_order_info"]["order_info"]["tid"] == paid
+    assert trade["full_order_info"]["order_info"]["status"] == "WAIT_BUYER_CONFIRM_GOODS"
+    (delivery,) = trade["delivery_order"]
+    assert delivery["express_state"] == 1
+    assert delivery["dists"][0]["express_info"]["express_no"] == "SF1000000000008"
+    assert len(uploads_of(sim, paid)) == 1
 
 
 @pytest.mark.parametrize("iso", ["2026-01-10T00:13:05+08:00", "2026-01-10T23:59:59+08:00"])
