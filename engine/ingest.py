@@ -40,6 +40,7 @@ class IngestResult:
     changed: int = 0
     runs: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_pulled: dict[str, str] = field(default_factory=dict)  # source part -> why
 
 
 class PrepareContext:
@@ -92,13 +93,32 @@ class SourceContext:
     """What a source node's `pull` may use: connectors, cursors and the time range asked for."""
 
     def __init__(
-        self, env: RunEnv, node_id: str, since: datetime | None, until: datetime | None
+        self,
+        env: RunEnv,
+        node_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        result: IngestResult | None = None,
     ) -> None:
         self.env = env
         self.node_id = node_id
         self.connectors = env.connectors
         self.since = since
         self.until = until
+        self._result = result or IngestResult()
+
+    def not_pulled(self, part: str, error: ConnectorError) -> None:
+        """`part` (a channel) could not be pulled: its cursor stays, the other parts go on,
+        and the team is told (WeCom, through the outbox)."""
+        message = f"{self.cursor_name(part)} not pulled: {error}"
+        log.warning(message)
+        self._result.warnings.append(message)
+        self._result.not_pulled[part] = str(error)
+        if not self.env.dry_run:
+            with self.env.store.engine.begin() as conn:
+                stock_store.add_outbox(
+                    conn, "wecom", {"kind": "pull", "text": f"orderhub: {message}"}
+                )
 
     def now(self) -> datetime:
         return self.env.clock()
@@ -127,7 +147,7 @@ async def ingest(
         if hasattr(node, "prepare"):
             await node.prepare(PrepareContext(env, result))
     source = env.nodes[env.workflow.source]
-    ctx = SourceContext(env, env.workflow.source, since, until)
+    ctx = SourceContext(env, env.workflow.source, since, until, result)
     indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
     index_ctx = IndexContext(env.catalogue())
     env.writer.commit()  # nothing of ours may hold the database while a page is stored

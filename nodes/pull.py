@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from engine.errors import WorkflowError
+from engine.errors import ConnectorError, WorkflowError
 from engine.ingest import Batch, SourceContext
 from engine.node import BaseNode, Outcome
 from engine.order import Order
@@ -34,24 +34,36 @@ class Pull(BaseNode):
         raise WorkflowError(f"{self.node_id} is a source node: it pulls, it does not route orders")
 
     async def pull(self, ctx: SourceContext) -> AsyncIterator[Batch]:
-        """One batch per channel and window; each batch carries the cursor to save with it."""
+        """One batch per channel and window; each batch carries the cursor to save with it.
+
+        A channel that fails (token expired, platform down after retries) keeps its cursor at
+        the last window stored and is reported; the other channels are pulled all the same.
+        """
+        until = _aware(ctx.until) or ctx.now() - timedelta(seconds=self.params.lag_seconds)
+        for channel in self.params.channels:
+            try:
+                async for batch in self._channel(ctx, channel, until):
+                    yield batch
+            except ConnectorError as exc:
+                ctx.not_pulled(channel, exc)
+
+    async def _channel(
+        self, ctx: SourceContext, channel: str, until: datetime
+    ) -> AsyncIterator[Batch]:
         p = self.params
-        until = _aware(ctx.until) or ctx.now() - timedelta(seconds=p.lag_seconds)
-        step = timedelta(minutes=p.window_minutes)
-        for channel in p.channels:
-            connector = ctx.connectors.channels[channel]
-            cursor = _aware(ctx.cursor(channel))
-            if cursor is not None:
-                start = cursor - timedelta(minutes=p.overlap_minutes)
-            else:
-                start = _aware(ctx.since) or until - timedelta(hours=p.first_pull_hours)
-            while start < until:
-                end = min(start + step, until)
-                items: list[tuple[dict, dict]] = []
-                async for page in connector.pull(start, end):
-                    items.extend(page)
-                yield Batch(ctx.cursor_name(channel), end, items)
-                start = end
+        connector = ctx.connectors.channels[channel]
+        cursor = _aware(ctx.cursor(channel))
+        if cursor is not None:
+            start = cursor - timedelta(minutes=p.overlap_minutes)
+        else:
+            start = _aware(ctx.since) or until - timedelta(hours=p.first_pull_hours)
+        while start < until:
+            end = min(start + timedelta(minutes=p.window_minutes), until)
+            items: list[tuple[dict, dict]] = []
+            async for page in connector.pull(start, end):
+                items.extend(page)
+            yield Batch(ctx.cursor_name(channel), end, items)
+            start = end
 
 
 def _aware(moment: datetime | None) -> datetime | None:

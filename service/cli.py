@@ -91,10 +91,14 @@ def run(
     try:
         wf = load_file(workflow) if is_file(workflow) else None  # a broken file writes nothing
         options = RunOptions(scenario, db, report, concurrency, config, since, until, tries)
-        _run(workflow, wf, options)
+        result = _run(workflow, wf, options)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    for channel, why in result["not_pulled"].items():  # the rest ran; a scheduler must see it
+        typer.echo(f"error: {channel} was not pulled ({why}); the next run tries again", err=True)
+    if result["not_pulled"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -226,6 +230,7 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
             summary = intake(settings.systems, options.since, options.until)
     result = build_report(store, refs)
     result["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
+    result["not_pulled"] = summary.not_pulled
     troubled = unexpected_outcomes(store)
     store.dispose()
     console.print(summary_table(summary, result))

@@ -30,6 +30,7 @@ class IntakeSummary:
     outcomes: Counter = field(default_factory=Counter)
     messages_sent: int = 0
     warnings: list[str] = field(default_factory=list)
+    not_pulled: dict[str, str] = field(default_factory=dict)  # channel -> why
     seconds: float = 0.0
 
     @property
@@ -85,7 +86,7 @@ async def run_intake(
         env = RunEnv(workflow, store, connectors, draft=draft, max_attempts=max_attempts)
         pulled = await ingest(env, since=since, until=until)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
-        summary.warnings = pulled.warnings
+        summary.warnings, summary.not_pulled = pulled.warnings, pulled.not_pulled
         run_ids = unfinished_runs(store, workflow.id, env.version)
         summary.runs = len(run_ids)
 
