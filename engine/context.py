@@ -21,7 +21,7 @@ from engine.store import orders as order_store
 from engine.store import stock as stock_store
 from engine.store.models import Effect, Waybill, utcnow
 from engine.store.prepared import Prepared
-from engine.store.runs import save_run
+from engine.store.runs import save_order, save_run
 from engine.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -62,29 +62,26 @@ class LiveRun:
     def done(self) -> bool:
         return self.run["status"] in ("completed", "failed", "retry")
 
-    saved: tuple[Any, ...] = ()
+    saved_run: tuple[Any, ...] = ()
+    saved_order: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.saved_order = (self.row["status"], self.row["reason"], self.row["warehouse"])
 
     def save(self, writer: Writer) -> None:
-        """Write the run's progress and queue its new step records (nothing when unchanged)."""
-        now = self._snapshot()
-        if now == self.saved and not self.steps:
-            return
-        save_run(writer, self.run, self.row)
-        self.saved = now
+        """Write the run's progress, the order's standing and the new step records — each
+        only when it changed since the last save."""
+        run = (self.run["status"], self.run["position"], len(self.run["state"]))
+        if run != self.saved_run or self.steps:
+            save_run(writer, self.run)
+            self.saved_run = run
+        order = (self.row["status"], self.row["reason"], self.row["warehouse"])
+        if order != self.saved_order:
+            save_order(writer, self.row)
+            self.saved_order = order
         if self.steps:
             writer.add_steps(self.steps)
             self.steps = []
-
-    def _snapshot(self) -> tuple[Any, ...]:
-        run, row = self.run, self.row
-        return (
-            run["status"],
-            run["position"],
-            len(run["state"]),
-            row["status"],
-            row["reason"],
-            row["warehouse"],
-        )
 
 
 @dataclass

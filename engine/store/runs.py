@@ -78,18 +78,11 @@ def _run_ids(
     return {(r.order_pk, r.order_hash): r.id for r in rows}
 
 
-_LOAD_RUN = Prepared(select(_runs).where(_runs.c.id == bindparam("run_id")))
-_LOAD_ORDER = Prepared(
-    select(
-        _orders.c.id,
-        _orders.c.channel,
-        _orders.c.order_id,
-        _orders.c.created_at,
-        _orders.c.canonical,
-        _orders.c.status,
-        _orders.c.reason,
-        _orders.c.warehouse,
-    ).where(_orders.c.id == bindparam("order_pk"))
+_ORDER_FIELDS = ("id", "channel", "order_id", "created_at", "canonical", "status", "reason")
+_LOAD_RUN = Prepared(  # the run and its order in one round trip (order columns as o_*)
+    select(_runs, *(_orders.c[f].label(f"o_{f}") for f in (*_ORDER_FIELDS, "warehouse")))
+    .join(_orders, _orders.c.id == _runs.c.order_pk)
+    .where(_runs.c.id == bindparam("run_id"))
 )
 _RUN_FIELDS = (
     "status",
@@ -115,14 +108,18 @@ _SAVE_ORDER = Prepared(
 
 def load_run(conn: Any, run_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A run and its order as plain dicts."""
-    (run,) = run_prepared(conn, _LOAD_RUN, {"run_id": run_id})
-    (order,) = run_prepared(conn, _LOAD_ORDER, {"order_pk": run["order_pk"]})
-    return run, order
+    (row,) = run_prepared(conn, _LOAD_RUN, {"run_id": run_id})
+    order = {key[2:]: row.pop(key) for key in [k for k in row if k.startswith("o_")]}
+    return row, order
 
 
-def save_run(conn: Any, run: dict[str, Any], order: dict[str, Any]) -> None:
-    """Write a run's position, state and status, and its order's status, reason, warehouse."""
+def save_run(conn: Any, run: dict[str, Any]) -> None:
+    """Write a run's position, state, status and try."""
     run_prepared(conn, _SAVE_RUN, {"b_id": run["id"], **{f: run[f] for f in _RUN_FIELDS}})
+
+
+def save_order(conn: Any, order: dict[str, Any]) -> None:
+    """Write where an order stands: its status, reason and warehouse."""
     reason = (order["reason"] or "")[:255] or None
     run_prepared(
         conn,
