@@ -17,6 +17,7 @@ The raw record kept beside the canonical order stays as received.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
+from connectors.records import MALFORMED, read_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "douyin"
@@ -79,7 +81,8 @@ class DouyinConnector:
             fresh = _fresh(page, seen, lo, hi)
             if fresh:
                 plain = await self._decrypt(fresh)
-                yield [(to_canonical(raw, plain), raw) for raw in fresh]
+                convert = functools.partial(to_canonical, plain=plain)
+                yield read_page(fresh, convert, SYSTEM, _order_id)
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
@@ -229,22 +232,30 @@ def _fresh(page: list[dict], seen: set[str], lo: int, hi: int) -> list[dict]:
     """The records of `page` not seen yet and updated in [lo, hi); marks them seen."""
     fresh = []
     for raw in page:
-        oid = str(raw["order_id"])
-        if oid not in seen and lo <= raw["update_time"] < hi:
+        try:
+            oid, updated = str(raw["order_id"]), int(raw["update_time"])
+        except MALFORMED:
+            fresh.append(raw)  # unreadable: ingest keeps it for the exceptions queue
+            continue
+        if oid not in seen and lo <= updated < hi:
             seen.add(oid)
             fresh.append(raw)
     return fresh
+
+
+def _order_id(raw: dict) -> str:
+    return str(raw["order_id"])
 
 
 def _cipher_infos(raws: list[dict]) -> list[dict[str, str]]:
     """One `cipher_infos` entry per distinct receiver ciphertext, with its order id."""
     infos: dict[str, dict[str, str]] = {}
     for raw in raws:
-        addr = raw["post_addr"]
+        addr = raw.get("post_addr") or {}
         for cipher in (raw.get("encrypt_post_receiver"), raw.get("encrypt_post_tel"),
                        addr.get("encrypt_detail")):  # fmt: skip
             if cipher and cipher not in infos:
-                infos[cipher] = {"auth_id": str(raw["order_id"]), "cipher_text": cipher}
+                infos[cipher] = {"auth_id": str(raw.get("order_id")), "cipher_text": cipher}
     return list(infos.values())
 
 

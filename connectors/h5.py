@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.http import Response, client_from_config, json_body, require
+from connectors.records import read_page
 from engine.errors import Rejected
 
 SYSTEM = "h5"
@@ -50,7 +51,9 @@ class H5Connector:
             body = await self._http.call(
                 "GET", ORDERS_PATH, params=params, headers=self._auth(), parse=_parse, retry=True
             )
-            batch = [(to_canonical(raw), raw) for raw in body.get("orders", [])]
+            batch = read_page(
+                body.get("orders", []), to_canonical, SYSTEM, lambda raw: raw["order_id"]
+            )
             if batch:
                 yield batch
             cursor = body.get("next_cursor")

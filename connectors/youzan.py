@@ -21,11 +21,13 @@ answer may lag an update by ~30 s: a refusal while it still shows no number is r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
+from connectors.records import MALFORMED, read_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "youzan"
@@ -88,7 +90,8 @@ class YouzanConnector:
             fresh = _fresh(page, seen, lo, hi)
             if fresh:
                 plain = await self._decrypt(fresh)
-                yield [(to_canonical(raw, plain), raw) for raw in fresh]
+                convert = functools.partial(to_canonical, plain=plain)
+                yield read_page(fresh, convert, SYSTEM, _order_id)
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
@@ -255,17 +258,25 @@ def _fresh(page: list[dict], seen: set[str], lo: float, hi: float) -> list[dict]
     """The records of `page` not seen yet and updated in [lo, hi); marks them seen."""
     fresh = []
     for raw in page:
-        order = raw["full_order_info"]["order_info"]
-        ts = datetime.fromisoformat(from_local(order["update_time"])).timestamp()
-        if order["tid"] not in seen and lo <= ts < hi:
-            seen.add(order["tid"])
+        try:
+            order = raw["full_order_info"]["order_info"]
+            tid, ts = order["tid"], datetime.fromisoformat(from_local(order["update_time"]))
+        except MALFORMED:
+            fresh.append(raw)  # unreadable: ingest keeps it for the exceptions queue
+            continue
+        if tid not in seen and lo <= ts.timestamp() < hi:
+            seen.add(tid)
             fresh.append(raw)
     return fresh
 
 
+def _order_id(raw: dict) -> str:
+    return raw["full_order_info"]["order_info"]["tid"]
+
+
 def _secrets(raw: dict) -> list[str]:
-    addr = raw["full_order_info"]["address_info"]
-    return [addr[field] for field in SECRET_FIELDS]
+    addr = (raw.get("full_order_info") or {}).get("address_info") or {}
+    return [addr[field] for field in SECRET_FIELDS if isinstance(addr.get(field), str)]
 
 
 def _parse_page(response: Response) -> tuple[list[dict], int]:

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine import unreadable as unreadable_mod
 from engine.errors import ConnectorError
-from engine.order import Order
 from engine.runner import RunEnv
 from engine.store import orders as order_store
 from engine.store import stock as stock_store
 from engine.store.models import utc
-from engine.store.runs import start_runs
+from engine.store.runs import start_runs, supersede
+from engine.unreadable import read_order
 
 log = logging.getLogger("orderhub.ingest")
 
@@ -184,9 +185,23 @@ def store_orders(
     if indexers is None:
         indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
     index_ctx = index_ctx or IndexContext(env.catalogue())
-    orders = [(Order.model_validate(canonical), raw) for canonical, raw in items]
+    orders, unreadable = [], {}
+    for canonical, raw in items:
+        order, why = read_order(canonical, raw)
+        orders.append((order, raw))
+        if why is not None:
+            unreadable[(order.channel, order.order_id)] = why
     result.pulled += len(orders)
-    changed = [s for s in order_store.upsert_orders(conn, orders) if s.changed]
+    changed = []
+    for s in order_store.upsert_orders(conn, orders):
+        why = unreadable.get((s.order.channel, s.order.order_id))
+        if why is None:
+            changed += [s] if s.changed else []
+        elif s.changed:  # kept and queued with its reason; no run can read it
+            order_store.set_standing(conn, s.id, unreadable_mod.STATUS, why)
+            stock_store.enqueue(conn, unreadable_mod.QUEUE, s.id, None, why, {})
+            supersede(conn, [s.id])
+            result.warnings.append(f"{s.order.ref}: {why}")
     keys = [
         {
             "order_pk": s.id,
@@ -200,6 +215,7 @@ def store_orders(
         for scope, key, eligible in node.index(s.order, index_ctx)
     ]
     order_store.save_keys(conn, keys)
+    stock_store.close_unreadable(conn, [s.id for s in changed])
     wf = env.workflow
     result.runs += start_runs(
         conn, wf.id, env.version, env.draft, wf.start, [(s.id, s.content_hash) for s in changed]

@@ -60,6 +60,7 @@ class SimOptions:
     max_window_s: int = 86400
     max_page_size: int = 100
     timeout_sleep_s: float = 6.0
+    malformed: list[str] = field(default_factory=list)
     receivers: str = "encrypted"
 
     def __post_init__(self) -> None:
@@ -133,7 +134,8 @@ class SimState:
         """Back to the scenario as loaded: orders unshipped, nothing recorded, no faults."""
         for ch in CHANNELS:
             orders = self.scenario.get("channels", {}).get(ch, [])
-            self.channels[ch] = ChannelStore(orders, self.renderers[ch])
+            render = _malformed(ch, self.renderers[ch], set(self.options.malformed))
+            self.channels[ch] = ChannelStore(orders, render)
         self.waybills.clear()
         self.waybill_log.clear()
         self.uploads.clear()
@@ -226,6 +228,34 @@ def build_state(
     )
     state.reset()
     return state
+
+
+#: the field a malformed record of each channel lacks (a path into the platform's record)
+MALFORMED_FIELD = {
+    "youzan": ("full_order_info", "order_info", "created"),
+    "douyin": ("create_time",),
+    "h5": ("created_at",),
+}
+
+
+def _malformed(
+    channel: str, render: Callable[[dict], dict], refs: set[str]
+) -> Callable[[dict], dict]:
+    """`render`, except that the orders named in `refs` lose a required field."""
+    if not any(ref.startswith(f"{channel}:") for ref in refs):
+        return render
+
+    def rendered(order: dict) -> dict:
+        record = render(order)
+        if f"{channel}:{order['order_id']}" in refs:
+            *path, last = MALFORMED_FIELD[channel]
+            inner = record
+            for key in path:
+                inner = inner[key]
+            inner.pop(last, None)
+        return record
+
+    return rendered
 
 
 def epoch(value: str) -> int:

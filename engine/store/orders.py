@@ -205,3 +205,10 @@ def _values(order: Order, raw: dict, digest: str, now: datetime) -> dict[str, An
         "raw": raw,
         "pulled_at": now,
     }
+
+
+def set_standing(conn: Any, order_pk: int, status: str, reason: str) -> None:
+    """Set where an order stands (its status and reason) outside any run."""
+    conn.execute(
+        update(_orders).where(_orders.c.id == order_pk).values(status=status, reason=reason[:255])
+    )

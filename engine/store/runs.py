@@ -31,14 +31,7 @@ def start_runs(
     existing = _run_ids(conn, workflow_id, version, orders)
     new = [o for o in orders if o not in existing]
     if new:
-        conn.execute(
-            update(_runs)
-            .where(
-                _runs.c.order_pk.in_([pk for pk, _ in new]),
-                _runs.c.status.in_(("pending", "retry")),
-            )
-            .values(status="superseded")
-        )
+        supersede(conn, [pk for pk, _ in new])
         now = utcnow()
         conn.execute(
             insert(_runs),
@@ -62,6 +55,17 @@ def start_runs(
             update(_orders).where(_orders.c.id.in_([pk for pk, _ in new])).values(status="pending")
         )
     return [existing[o] for o in orders]
+
+
+def supersede(conn: Any, order_pks: list[int]) -> None:
+    """Runs of these orders that have not started (or wait for another try) will not run:
+    the orders changed under them."""
+    if order_pks:
+        conn.execute(
+            update(_runs)
+            .where(_runs.c.order_pk.in_(order_pks), _runs.c.status.in_(("pending", "retry")))
+            .values(status="superseded")
+        )
 
 
 def _run_ids(

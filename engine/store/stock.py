@@ -174,6 +174,22 @@ def enqueue(
         )
 
 
+def close_unreadable(conn: Any, order_pks: list[int]) -> None:
+    """The exceptions-queue items of orders that were unreadable and now are not: resolved
+    by the platform's newer copy (an unreadable order's item has no run)."""
+    if order_pks:
+        conn.execute(
+            update(_queue)
+            .where(
+                _queue.c.order_pk.in_(order_pks),
+                _queue.c.queue == "exceptions",
+                _queue.c.run_id.is_(None),
+                _queue.c.status == "open",
+            )
+            .values(status="resolved")
+        )
+
+
 def add_outbox(conn: Any, target: str, payload: dict[str, Any]) -> None:
     conn.execute(
         insert(OutboxMessage.__table__).values(
