@@ -16,6 +16,7 @@ import functools
 import os
 import random
 import ssl
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -25,6 +26,7 @@ import orjson
 from yarl import URL
 
 from connectors.breaker import CircuitBreaker
+from connectors.pacing import Pacer, Patience
 from connectors.response import Response, check_status, json_body
 from engine.errors import (
     ConnectorError,
@@ -82,6 +84,8 @@ class HttpClient:
         retries: int = 3,
         backoff_s: float = 0.05,
         breaker: CircuitBreaker | None = None,
+        rate_per_s: float | None = None,
+        rate_limit_wait_s: float = 60.0,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -90,6 +94,8 @@ class HttpClient:
         self.retries = int(retries)
         self.backoff_s = float(backoff_s)
         self.breaker = breaker or CircuitBreaker(system)
+        self.pacer = Pacer(rate_per_s) if rate_per_s else None
+        self.rate_limit_wait_s = float(rate_limit_wait_s)
         self._session: aiohttp.ClientSession | None = None
         self._guard: AsyncGenerator[None, None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,19 +148,26 @@ class HttpClient:
         retry: bool,
         reconcile: Callable[[], Awaitable[T | None]] | None,
     ) -> T:
-        attempts = 1 + (self.retries if retry else 0)
-        for attempt in range(attempts):
+        failures, patience = 0, Patience(self.rate_limit_wait_s, self.backoff_s, time.monotonic)
+        while True:
             self.breaker.before_call()
+            if self.pacer is not None:
+                await self.pacer.wait()
             try:
                 result = await once()
-            except Rejected:
+            except (Rejected, RateLimited) as exc:
                 self.breaker.record_success()  # the system answered: it is up
-                raise
+                if isinstance(exc, Rejected) or not retry:
+                    raise
+                if not await patience.wait_or_give_up():  # "slow down", not "down"
+                    raise
+                continue
             except RETRYABLE:
                 self.breaker.record_failure()
-                if attempt + 1 >= attempts:
+                failures += 1
+                if not retry or failures > self.retries:
                     raise
-                await asyncio.sleep(self.backoff_s * (2**attempt) * (0.5 + random.random()))
+                await asyncio.sleep(self.backoff_s * (2**failures) * (0.25 + random.random() / 2))
                 if reconcile is not None:
                     found = await _quietly(reconcile)
                     if found is not None:
@@ -162,7 +175,6 @@ class HttpClient:
                 continue
             self.breaker.record_success()
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
         self, method: str, url: URL, timeout: float, kwargs: dict[str, Any]
@@ -225,7 +237,8 @@ class HttpClient:
 
 
 def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
-    """An `HttpClient` from a settings section (base_url, timeout_s, retries, breaker_*)."""
+    """An `HttpClient` from a settings section (base_url, timeout_s, retries, breaker_*,
+    rate_per_s, rate_limit_wait_s)."""
     breaker = CircuitBreaker(
         system,
         threshold=int(config.get("breaker_threshold", 5)),
@@ -239,6 +252,8 @@ def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
         retries=int(config.get("retries", 3)),
         backoff_s=float(config.get("backoff_s", 0.05)),
         breaker=breaker,
+        rate_per_s=float(config["rate_per_s"]) if config.get("rate_per_s") else None,
+        rate_limit_wait_s=float(config.get("rate_limit_wait_s", 60.0)),
     )
 
 

@@ -8,6 +8,10 @@
     [wecom]   base_url, key, timeout_s
     [db]      url                      (or ORDERHUB_DB)
 
+Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold,
+breaker_cooldown_s, rate_per_s (pace calls, e.g. 30 for SF's test environment) and
+rate_limit_wait_s (how long a rate-limited call keeps trying; 60).
+
 A missing file means defaults. Secrets never appear in `repr`; bad TOML raises
 `SettingsError` naming the file and line.
 """
@@ -32,7 +36,16 @@ DEFAULT_TIMEOUT_S = 5.0
 SECRET_KEYS = frozenset(
     {"access_token", "app_secret", "api_key", "webhook_secret", "password", "check_word", "key"}
 )
-NUMBER_KEYS = {"timeout_s": float, "retries": int, "max_connections": int, "backoff_s": float}
+NUMBER_KEYS = {
+    "timeout_s": float,
+    "retries": int,
+    "max_connections": int,
+    "backoff_s": float,
+    "breaker_threshold": int,
+    "breaker_cooldown_s": float,
+    "rate_per_s": float,
+    "rate_limit_wait_s": float,
+}
 MASK = "***"
 
 

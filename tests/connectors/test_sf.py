@@ -60,7 +60,10 @@ async def test_transient_failure_is_retried_after_a_search(hub, sim, order, mode
     stats = sim.stats()
     assert WAYBILL.match(waybill)
     assert (stats["create_calls"], stats["waybills_created"]) == (1, 1)
-    assert stats["requests"]["sf"] == 3  # failed create, search (not found), create
+    if mode == "rate_limit":  # refused unprocessed: asked again after a pause, no search
+        assert stats["requests"]["sf"] == 2
+    else:
+        assert stats["requests"]["sf"] == 3  # failed create, search (not found), create
 
 
 async def test_lasting_outage_raises_unavailable(hub, sim, order):
@@ -108,7 +111,8 @@ async def test_many_concurrent_creates_get_distinct_waybills(hub, sim, order):
 async def test_first_waybill_variant_and_rate_limit_option(systems, order):
     options = SimOptions(sf_duplicate="first_waybill", sf_rate_limit_per_s=30)
     with start_simulator(str(SCENARIO_PATH), in_process=True, options=options) as other:
-        sf = SfConnector({**other.systems["sf"], "retries": 0})
+        impatient = {"retries": 0, "rate_limit_wait_s": 0}
+        sf = SfConnector({**other.systems["sf"], **impatient})
         try:
             first = await sf.create_order("k-variant", order, SENDER)
             assert await sf.create_order("k-variant", order, SENDER) == first
@@ -121,6 +125,25 @@ async def test_first_waybill_variant_and_rate_limit_option(systems, order):
     limited = [a for a in answers if isinstance(a, RateLimited)]
     assert limited and all(a.code == "A1005" for a in limited)
     assert sum(a == first for a in answers) <= 28  # 30 per second, 2 used by the creates
+
+
+@pytest.mark.parametrize("paced", [False, True])
+async def test_a_rate_limit_slows_calls_down_instead_of_failing_them(systems, order, paced):
+    """SF's 30 calls a second: 45 searches at once all get through, waiting their turn —
+    spaced by the pacer (`rate_per_s`) without a single A1005, or retried after each."""
+    options = SimOptions(sf_rate_limit_per_s=30)
+    with start_simulator(str(SCENARIO_PATH), in_process=True, options=options) as other:
+        config = {**other.systems["sf"], **({"rate_per_s": 28} if paced else {})}
+        sf = SfConnector(config)
+        try:
+            first = await sf.create_order("k-paced", order, SENDER)
+            answers = await asyncio.gather(*(sf.search_order("k-paced") for _ in range(45)))
+            assert sf._http.breaker.state == "closed"  # slow down is not down
+        finally:
+            await sf.aclose()
+        refused = other.stats()["requests"]["sf"] - 46
+    assert answers == [first] * 45
+    assert refused == 0 if paced else refused > 0
 
 
 def test_digest_matches_the_documented_recipe():
