@@ -26,6 +26,7 @@ SERVICE_PATH = "/std/service"
 CREATE = "EXP_RECE_CREATE_ORDER"
 SEARCH = "EXP_RECE_SEARCH_ORDER_RESP"
 DUPLICATE = "8016"
+NOT_DELIVERABLE = "3"  # filterResult: 1 manual review, 2 deliverable, 3 not deliverable
 NOT_FOUND = "8018"
 RATE_CODES = {"A1005", "8177"}
 DOWN_CODES = {"A1009", "A1099"}
@@ -169,7 +170,15 @@ def _parse(response: Response) -> str | None:
     data = body.get("apiResultData")
     result = json.loads(data) if isinstance(data, str) else (data or {})
     if result.get("success"):
-        return waybill_of(result.get("msgData"))
+        msg_data = result.get("msgData") or {}
+        if str(msg_data.get("filterResult", "")) == NOT_DELIVERABLE:
+            raise Rejected(
+                SYSTEM,
+                "SF does not deliver to this address (filterResult 3); "
+                "fix the address or ship with another carrier",
+                code="filterResult 3",
+            )
+        return waybill_of(msg_data)
     error = str(result.get("errorCode", ""))
     if error in (DUPLICATE, NOT_FOUND):
         return None

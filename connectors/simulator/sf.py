@@ -71,6 +71,12 @@ def create(state: SimState, msg: dict) -> Response:
         return business("1010", "到件方联系电话不能为空")
     if not receiver.get("address"):
         return business("1014", "到件方地址不能为空")
+    if receiver.get("province") in state.options.sf_undeliverable:
+        state.counters["sf_undeliverable"] += 1
+        return _ok(
+            {"success": True, "errorCode": "S0000", "errorMsg": None,
+             "msgData": {"orderId": order_id, "filterResult": 3, "waybillNoInfoList": []}}
+        )  # fmt: skip
     state.waybill_seq += 1
     waybill = f"SF{1460000000000 + state.waybill_seq * 37:013d}"
     record = {"orderId": order_id, "waybillNo": waybill, "at": state.clock(), "msgData": msg}

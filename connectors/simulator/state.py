@@ -61,6 +61,7 @@ class SimOptions:
     max_page_size: int = 100
     timeout_sleep_s: float = 6.0
     malformed: list[str] = field(default_factory=list)
+    sf_undeliverable: list[str] = field(default_factory=list)
     receivers: str = "encrypted"
 
     def __post_init__(self) -> None:
@@ -155,6 +156,7 @@ class SimState:
             "waybills_created": len(self.waybills),
             "create_calls": self.counters["sf_create_calls"],
             "duplicate_refusals": self.counters["sf_duplicates"],
+            "undeliverable": self.counters["sf_undeliverable"],
             "uploads": per_channel,
             "uploads_total": len(self.uploads),
             "uploaded_orders": len({(u["channel"], u["order_id"]) for u in self.uploads}),
