@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import registry
 from engine.context import LiveRun, RunStepContext
-from engine.errors import ConnectorError, Rejected
+from engine.errors import ConflictError, ConnectorError, Rejected
 from engine.node import Outcome
 from engine.order import Order
 from engine.store import Store
@@ -112,7 +112,7 @@ class Runner:
         try:
             outcome = await self.env.nodes[spec.id].run(live.order, ctx)
             target = spec.target(outcome.name)
-        except ConnectorError as exc:
+        except (ConnectorError, ConflictError) as exc:  # a system failed, or the world moved
             if spec.on_error is None:
                 return self._fail(live, spec, started, t0, exc)
             outcome, target = Outcome("error", {"error": str(exc)}, reason=str(exc)), spec.on_error

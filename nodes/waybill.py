@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
+from engine.errors import ConflictError
 from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
@@ -45,6 +48,13 @@ class Waybill(BaseNode):
     async def _create(self, order: Order, ctx: RunStepContext, key: str) -> str:
         prior = await ctx.begin_effect(key, "waybill")
         if prior is not None and prior.status == "succeeded":
+            made_for = prior.result.get("shipment")
+            if made_for is not None and made_for != shipment(order):
+                raise ConflictError(
+                    f"the receiver or the items changed after waybill "
+                    f"{prior.result['waybill_no']} was created: check the parcel, then cancel "
+                    "and reissue the waybill by hand"
+                )
             return prior.result["waybill_no"]
         sf = ctx.connectors.sf
         # an earlier attempt started but is not known to have finished: ask SF by the key
@@ -54,7 +64,7 @@ class Waybill(BaseNode):
             sender = self.params.senders.get(warehouse, Contact()).model_dump()
             waybill_no = await sf.create_order(key, order.as_data(), sender)
         ctx.store.record_waybill(key, self.params.carrier, waybill_no)
-        ctx.end_effect(key, {"waybill_no": waybill_no})
+        ctx.end_effect(key, {"waybill_no": waybill_no, "shipment": shipment(order)})
         return waybill_no
 
     async def _upload(self, order: Order, ctx: RunStepContext, key: str, waybill_no: str) -> None:
@@ -73,3 +83,11 @@ class Waybill(BaseNode):
             await channel.upload_tracking(order.order_id, "SF", waybill_no)
         ctx.store.mark_uploaded(key)
         ctx.end_effect(upload_key, {"waybill_no": waybill_no})
+
+
+def shipment(order: Order) -> str:
+    """A digest of what a waybill carries: the receiver and the lines (SKU, quantity)."""
+    r = order.receiver
+    parts = [r.name, r.phone, r.province, r.city, r.district, r.address]
+    parts += [f"{line.sku}x{line.qty}" for line in order.items]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
