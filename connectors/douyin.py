@@ -21,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -28,9 +29,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
-from connectors.records import MALFORMED, read_page
+from connectors.records import MALFORMED, NotDecrypted, read_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
+log = logging.getLogger("orderhub.douyin")
 SYSTEM = "douyin"
 CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 100
@@ -118,10 +120,7 @@ class DouyinConnector:
             if isinstance(answer, BaseException):
                 raise answer
             plain.update(_decrypted(answer))
-        missing = sum(1 for info in infos if info["cipher_text"] not in plain)
-        if missing:
-            raise Rejected(SYSTEM, f"decrypt answer lacks {missing} of {len(infos)} ciphertexts")
-        return plain
+        return plain  # a ciphertext left out makes its order unreadable (`reveal`)
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool) -> dict:
         param_json = dumps(params)
@@ -200,7 +199,7 @@ def reveal(record: dict, field: str, plain: Mapping[str, str]) -> str:
     try:
         return plain[cipher]
     except KeyError:
-        raise Rejected(SYSTEM, "a receiver ciphertext was not decrypted; pull again") from None
+        raise NotDecrypted(SYSTEM) from None
 
 
 def yuan(fen: int) -> str:
@@ -261,7 +260,8 @@ def _cipher_infos(raws: list[dict]) -> list[dict[str, str]]:
 
 def _decrypted(data: dict) -> dict[str, str]:
     """Ciphertext -> plain text from an `order.batchDecrypt` answer; `Rejected` when the
-    call or any entry failed (the message names the order, never a plain text)."""
+    call failed. An entry the platform refused is left out (its order becomes unreadable,
+    the rest of the page goes on) and logged by order id, never with a plain text."""
     err = data.get("custom_err") or {}
     if err.get("err_code"):
         msg = f"decrypt refused: {err.get('err_msg', '')}"
@@ -269,8 +269,13 @@ def _decrypted(data: dict) -> dict[str, str]:
     plain: dict[str, str] = {}
     for info in data.get("decrypt_infos") or []:
         if info.get("err_no"):
-            msg = f"decrypt refused for order {info.get('auth_id')}: {info.get('err_msg', '')}"
-            raise Rejected(SYSTEM, msg, code=str(info["err_no"]))
+            log.warning(
+                "douyin refused to decrypt for order %s: %s (%s)",
+                info.get("auth_id"),
+                info.get("err_msg", ""),
+                info["err_no"],
+            )
+            continue
         plain[info["cipher_text"]] = info["decrypt_text"]
     return plain
 

@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+
+class NotDecrypted(ValueError):
+    """A receiver field came encrypted and the platform did not open it (that order only)."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"{channel} did not decrypt the receiver; it cannot be shipped as is")
+
+
 #: what a conversion of a malformed record raises (anything else is a bug and propagates)
 MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 

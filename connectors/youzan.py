@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
-from connectors.records import MALFORMED, read_page
+from connectors.records import MALFORMED, NotDecrypted, read_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "youzan"
@@ -151,10 +151,8 @@ class YouzanConnector:
             parse=_parse,
             retry=True,
         )
-        missing = sum(1 for s in sources if not isinstance(data.get(s), str))
-        if missing:
-            raise Rejected(SYSTEM, f"decrypt answer lacks {missing} of {len(sources)} sources")
-        return {s: data[s] for s in sources}
+        # a source left out makes its order unreadable (`reveal`); the page goes on
+        return {s: data[s] for s in sources if isinstance(data.get(s), str)}
 
     async def _check_shipped_with(self, order_id: str, waybill_no: str) -> None:
         """After a refusal as already shipped: return when Youzan holds `waybill_no`."""
@@ -239,7 +237,7 @@ def reveal(value: str, plain: Mapping[str, str]) -> str:
     try:
         return plain[value]
     except KeyError:
-        raise Rejected(SYSTEM, "a receiver ciphertext was not decrypted; pull again") from None
+        raise NotDecrypted(SYSTEM) from None
 
 
 def to_local(moment: datetime | str) -> str:

@@ -35,6 +35,7 @@ from connectors.simulator.state import SimState
 SYSTEM = "douyin"
 DATA_TYPE = {"address": 1, "name": 2, "phone": 3}
 UNKNOWN_CIPHER = 300004
+NOT_ALLOWED = 300008  # decryption refused for that order (the simulator's code)
 STATUS = {"unpaid": 1, "shipped": 3, "cancelled": 4}
 STATUS_DESC = {1: "待支付", 105: "已支付", 2: "备货中", 3: "已发货", 4: "已取消", 5: "已完成"}
 
@@ -171,22 +172,33 @@ def register(app: FastAPI, state: SimState) -> None:
             return error(40004, "参数错误", "isv.parameter-invalid:cipher_infos", msg)
         state.counters["decrypt_calls_douyin"] += 1
         state.counters["decrypted_douyin"] += len(infos)
-        decrypted = [_decrypt_info(state.vault, info) for info in infos]
+        refused = {
+            r.split(":", 1)[1] for r in state.options.decrypt_refused if r.startswith("douyin:")
+        }
+        decrypted = [_decrypt_info(state.vault, info, refused) for info in infos]
         return ok({"decrypt_infos": decrypted, "custom_err": {"err_code": 0, "err_msg": ""}})
 
 
-def _decrypt_info(vault: Vault, info: object) -> dict:
-    """One `decrypt_infos` entry for one `cipher_infos` entry."""
+def _decrypt_info(vault: Vault, info: object, refused: set[str]) -> dict:
+    """One `decrypt_infos` entry for one `cipher_infos` entry (`refused`: order ids whose
+    decryption the platform does not allow, e.g. closed long ago)."""
     info = info if isinstance(info, dict) else {}
     auth_id, cipher = str(info.get("auth_id") or ""), str(info.get("cipher_text") or "")
-    opened = vault.open(SYSTEM, cipher) if auth_id else None
+    opened = vault.open(SYSTEM, cipher) if auth_id and auth_id not in refused else None
     kind, plain = opened or ("", "")
+    err_no, err_msg = (
+        (0, "")
+        if opened
+        else (NOT_ALLOWED, "订单状态不允许解密")
+        if auth_id in refused
+        else (UNKNOWN_CIPHER, "密文无效或auth_id不匹配")
+    )
     return {
         "auth_id": auth_id,
         "cipher_text": cipher,
         "decrypt_text": plain,
-        "err_no": 0 if opened else UNKNOWN_CIPHER,
-        "err_msg": "" if opened else "密文无效或auth_id不匹配",
+        "err_no": err_no,
+        "err_msg": err_msg,
         "data_type": DATA_TYPE.get(kind, 0),
         "is_virtual_tel": False,
         "expire_time": 0,

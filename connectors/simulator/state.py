@@ -62,6 +62,7 @@ class SimOptions:
     timeout_sleep_s: float = 6.0
     malformed: list[str] = field(default_factory=list)
     sf_undeliverable: list[str] = field(default_factory=list)
+    decrypt_refused: list[str] = field(default_factory=list)
     receivers: str = "encrypted"
 
     def __post_init__(self) -> None:

@@ -20,12 +20,13 @@ import pytest
 
 from connectors import Connectors, build_connectors, douyin, youzan
 from connectors.douyin import DECRYPT_LIMIT, dumps, sign
+from connectors.records import NotDecrypted
 from connectors.simulator import douyin as sim_douyin
 from connectors.simulator import youzan as sim_youzan
 from connectors.simulator.cipher import Vault
 from connectors.simulator.server import SimulatorHandle, start_simulator
 from connectors.simulator.state import SimOptions
-from engine.errors import Rejected, Unavailable
+from engine.errors import Unavailable
 from tests.connectors.conftest import SCENARIO_PATH, assert_round_trip, day_windows
 
 CHANNELS = ("youzan", "douyin")
@@ -193,7 +194,7 @@ def test_encrypted_shape_round_trips_through_the_vault(scenario, channel, render
         raw = render(order, vault)
         plain = {c: vault.open(channel, c)[1] for c in _strings(raw) if vault.open(channel, c)}
         assert parse(raw, plain) == {**order, "channel": channel}
-        with pytest.raises(Rejected):  # name and address are always ciphertexts
+        with pytest.raises(NotDecrypted):  # name and address are always ciphertexts
             parse(raw)
 
 

@@ -105,3 +105,20 @@ def test_unreadable_records_are_kept_and_queued_and_the_rest_runs(
             )
         ).all()
     assert resolved == ["resolved"] * 3
+
+
+def test_an_order_the_platform_will_not_decrypt_waits_and_the_page_goes_on(
+    intake: Workflow, store: Store, tmp_path: Path
+) -> None:
+    scenario = generate_scenario(60, 3)
+    path = tmp_path / "intake-60-s3.json"
+    write_scenario(scenario, path)
+    (closed,) = [r for r in broken_refs(scenario["expected"]) if r.startswith("douyin:")]
+    with start_simulator(str(path), options=SimOptions(decrypt_refused=[closed])) as sim:
+        summary = run_scenario(intake, store, sim, path)
+    assert summary.not_pulled == {}
+    assert summary.runs == summary.pulled - 1
+    ((status, reason, raw, runs),) = standing(store, [closed]).values()
+    assert (status, runs) == ("exception", 0)
+    assert "douyin did not decrypt the receiver" in reason
+    assert raw["encrypt_post_tel"].startswith("$$")  # kept as received
