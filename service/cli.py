@@ -134,7 +134,7 @@ def simulator(
     import uvicorn
 
     from connectors.simulator.app import create_app
-    from connectors.simulator.server import settings_for
+    from connectors.simulator.server import fast_server_options, settings_for
     from engine.settings import render_toml
 
     try:
@@ -145,7 +145,15 @@ def simulator(
     typer.echo("# orderhub.toml for this simulator (its test credentials):")
     typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
     sys.stdout.flush()
-    uvicorn.run(create_app(data), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(data),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=75,  # like the platforms' gateways, as `run --scenario` serves it
+        **fast_server_options(),
+    )
 
 
 @scenario_app.command("generate")
