@@ -82,9 +82,18 @@ def _run_ids(
     return {(r.order_pk, r.order_hash): r.id for r in rows}
 
 
-_ORDER_FIELDS = ("id", "channel", "order_id", "created_at", "canonical", "status", "reason")
+_ORDER_FIELDS = (
+    "id",
+    "channel",
+    "order_id",
+    "created_at",
+    "canonical",
+    "status",
+    "reason",
+    "warehouse",
+)
 _LOAD_RUN = Prepared(  # the run and its order in one round trip (order columns as o_*)
-    select(_runs, *(_orders.c[f].label(f"o_{f}") for f in (*_ORDER_FIELDS, "warehouse")))
+    select(_runs, *(_orders.c[f].label(f"o_{f}") for f in _ORDER_FIELDS))
     .join(_orders, _orders.c.id == _runs.c.order_pk)
     .where(_runs.c.id == bindparam("run_id"))
 )
