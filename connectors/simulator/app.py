@@ -14,8 +14,10 @@ Paths (each in its platform's shape; see the module of each platform):
 Inspection and control:
     GET /_sim/stats, GET /_sim/log?kind=waybills|uploads|messages, POST /_sim/reset,
     POST /_sim/faults {"system", "mode": error|timeout|rate_limit|down, "count",
-                       "call": "decrypt" (optional: only that system's decrypt calls)}
-Youzan and Douyin receivers are ciphertexts unless `SimOptions.receivers` is "plain".
+                       "call": "decrypt" | "outbound" (optional: only that system's decrypt
+                       calls, or the ERP's SAL_OUTSTOCK queries)}
+Youzan and Douyin receivers are ciphertexts unless `SimOptions.receivers` is "plain"; with
+`SimOptions.erp_outbound_after_s` set, every tracking upload books an ERP outbound bill.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def register(app: FastAPI, state: SimState) -> None:
             return error(40004, "订单不存在", "isv.business-failed:order-not-found", oid)
         if not code:
             return error(40004, "参数错误", "isv.parameter-invalid:logistics_code", "")
-        state.uploads.append(
+        state.record_upload(
             {"channel": SYSTEM, "order_id": oid, "carrier": p.get("company_code"),
              "waybill_no": code, "lines": list(p.get("serial_number_list") or [])}
         )  # fmt: skip

@@ -1,7 +1,11 @@
 """Simulated Kingdee K3 Cloud WebAPI: ValidateUser login and paged ExecuteBillQuery.
 
-Forms: ``STK_Inventory`` (rows [material number, stock number, base qty]) and
-``BD_MATERIAL`` (rows [number, name, price]). `Limit` <= 10,000; `StartRow` from 0.
+Forms: ``STK_Inventory`` (rows [material number, stock number, base qty]: the scenario's
+on-hand less the outbound bills booked), ``BD_MATERIAL`` (rows [number, name, price]) and
+``SAL_OUTSTOCK`` (entry rows of the approved sales outbound bills, columns as asked in
+`FieldKeys`, filtered by ``FDocumentStatus = 'C'`` and ``FApproveDate >= '…'``; see
+`outbound`). `Limit` <= 10,000; `StartRow` from 0. A SAL_OUTSTOCK query is also the fault
+call kind ``"outbound"``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.erp import LOGIN_PATH, QUERY_PATH, SESSION_COOKIE
 from connectors.simulator.common import answer, fault_answer, json_of
+from connectors.simulator.outbound import FilterError
 from connectors.simulator.state import SimState
 
 SYSTEM = "erp"
@@ -42,23 +47,37 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(QUERY_PATH)
     async def execute_bill_query(request: Request) -> Response:
-        mode = state.take_fault(SYSTEM, request)
+        data = (await json_of(request) or {}).get("data") or {}
+        form = data.get("FormId")
+        mode = state.take_fault(SYSTEM, request, "outbound" if form == OUTBOUND else None)
         if mode:
             return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
         if request.cookies.get(SESSION_COOKIE) not in state.sessions:
             return status_error(1, "会话信息已丢失，请重新登录")
-        data = (await json_of(request) or {}).get("data") or {}
         start, limit = int(data.get("StartRow", 0)), int(data.get("Limit", 2000))
         if limit > MAX_LIMIT or limit < 1 or start < 0:
             return status_error(0, "Limit must be 1..10000")
-        form = data.get("FormId")
         if form == "STK_Inventory":
-            rows = [[r["sku"], r["warehouse"], r["on_hand"]] for r in state.scenario["inventory"]]
+            rows = [[r["sku"], r["warehouse"], r["on_hand"]] for r in state.on_hand()]
         elif form == "BD_MATERIAL":
             rows = [[s["sku"], s["title"], s["price"]] for s in state.scenario["skus"]]
+        elif form == OUTBOUND:
+            try:
+                rows = outbound_rows(state, data)
+            except FilterError as exc:
+                return status_error(0, str(exc))
         else:
             return status_error(0, f"业务对象{form}不存在")
         return answer(rows[start : start + limit])
+
+
+OUTBOUND = "SAL_OUTSTOCK"
+
+
+def outbound_rows(state: SimState, data: dict) -> list[list]:
+    """SAL_OUTSTOCK rows with the columns `FieldKeys` asks for."""
+    keys = [k.strip() for k in str(data.get("FieldKeys") or "").split(",") if k.strip()]
+    return state.outbound.rows(keys, str(data.get("FilterString") or ""), state.clock())
 
 
 def status_error(msg_code: int, message: str) -> Response:

@@ -74,7 +74,7 @@ def register(app: FastAPI, state: SimState) -> None:
             return answer({"error": "order_not_found"}, status=404)
         if not body.get("waybill_no"):
             return answer({"error": "waybill_no required"}, status=400)
-        state.uploads.append(
+        state.record_upload(
             {"channel": SYSTEM, "order_id": order_id, "carrier": body.get("carrier"),
              "waybill_no": body["waybill_no"], "lines": list(body.get("lines") or [])}
         )  # fmt: skip

@@ -62,8 +62,8 @@ class SimulatorHandle:
         self._client.post("/_sim/reset").raise_for_status()
 
     def fault(self, system: str, mode: str, count: int = 1, call: str | None = None) -> None:
-        """Make the next `count` calls of `system` (only its `call` kind, e.g. "decrypt",
-        when given) fail with `mode`."""
+        """Make the next `count` calls of `system` (only its `call` kind, "decrypt" or the
+        ERP's "outbound", when given) fail with `mode`."""
         body: dict[str, Any] = {"system": system, "mode": mode, "count": count}
         if call:
             body["call"] = call

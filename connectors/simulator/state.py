@@ -11,13 +11,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.simulator.cipher import Vault
+from connectors.simulator.outbound import OutboundBook
 
 CST = timezone(timedelta(hours=8))
 SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "wecom")
 CHANNELS = ("youzan", "douyin", "h5")
 DECRYPTING = ("youzan", "douyin")
 FAULT_MODES = ("error", "timeout", "rate_limit", "down")
-FAULT_CALLS = ("decrypt",)
+FAULT_CALLS = ("decrypt", "outbound")
 RECEIVER_VARIANTS = ("encrypted", "plain")
 DELAY_KEY = "sim_answer_delay_s"
 
@@ -51,7 +52,10 @@ class SimOptions:
     holds back the answer (the call still lands); set it past the client's timeout.
     `receivers`: how Youzan and Douyin hand out receiver name, phone and address —
     ``"encrypted"`` (ciphertexts to open with the platform's decrypt API, as today's
-    platforms do) or ``"plain"`` (the older plain fields).
+    platforms do) or ``"plain"`` (the older plain fields). `erp_outbound_after_s`: when set,
+    every tracking upload books a sales outbound bill in the ERP that many seconds later
+    (simulator clock; 0 = at once), lowering its on-hand (see `outbound`); None: the ERP
+    never books one, as within a single scenario day.
     """
 
     sf_duplicate: str = "error_8016"
@@ -64,6 +68,7 @@ class SimOptions:
     sf_undeliverable: list[str] = field(default_factory=list)
     decrypt_refused: list[str] = field(default_factory=list)
     receivers: str = "encrypted"
+    erp_outbound_after_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.receivers not in RECEIVER_VARIANTS:
@@ -121,6 +126,7 @@ class SimState:
     waybills: dict[str, dict] = field(default_factory=dict)
     waybill_log: list[dict] = field(default_factory=list)
     uploads: list[dict] = field(default_factory=list)
+    outbound: OutboundBook = field(default_factory=OutboundBook)
     messages: list[dict] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     faults: dict[str, list] = field(default_factory=dict)
@@ -141,6 +147,7 @@ class SimState:
         self.waybills.clear()
         self.waybill_log.clear()
         self.uploads.clear()
+        self.outbound.clear()
         self.messages.clear()
         self.counters.clear()
         self.faults.clear()
@@ -167,6 +174,19 @@ class SimState:
             "trade_get_calls": self.counters["trade_get_youzan"],
             "requests": dict(self.counters_for("req_")),
         }
+
+    def record_upload(self, upload: dict) -> None:
+        """Record a tracking upload ({"channel", "order_id", …}); with
+        `erp_outbound_after_s` set, the ERP books the order out that many seconds later."""
+        self.uploads.append(upload)
+        after = self.options.erp_outbound_after_s
+        if after is not None:
+            order = self.channels[upload["channel"]].orders[upload["order_id"]]
+            self.outbound.book(self.scenario, upload["channel"], order, self.clock() + after)
+
+    def on_hand(self) -> list[dict]:
+        """The ERP's on-hand rows now: the scenario's, less the outbound bills booked."""
+        return self.outbound.on_hand(self.scenario["inventory"], self.clock())
 
     def counters_for(self, prefix: str) -> dict[str, int]:
         return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}

@@ -147,7 +147,7 @@ def register(app: FastAPI, state: SimState) -> None:
         if store.orders[tid]["status"] == "shipped":  # not idempotent: nothing is recorded
             return business_error(ALREADY_SHIPPED, "不能重复提交已发过货的商品")
         oids = [o for o in str(body.get("oids") or "").split(",") if o]
-        state.uploads.append(
+        state.record_upload(
             {"channel": SYSTEM, "order_id": tid, "carrier": body.get("out_stype"),
              "waybill_no": waybill, "lines": oids}
         )  # fmt: skip
