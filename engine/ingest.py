@@ -18,6 +18,7 @@ from engine import unreadable as unreadable_mod
 from engine.errors import ConnectorError
 from engine.runner import RunEnv
 from engine.store import orders as order_store
+from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
 from engine.store.models import utc
 from engine.store.runs import start_runs, supersede
@@ -62,9 +63,40 @@ class PrepareContext:
         self.env.forget_catalogue()
         return written
 
-    def sync_inventory(self, rows: list[dict[str, Any]]) -> int:
+    def sync_inventory(
+        self, rows: list[dict[str, Any]], shipped: list[dict[str, Any]] | None = None
+    ) -> int:
+        """Set on-hand from the ERP's `rows`; first consume the reservations of the outbound
+        bill lines `shipped` (fetched before `rows`), in the same transaction with their
+        cursor (see `engine.store.outbound`). Returns the inventory rows written."""
         with self.env.store.engine.begin() as conn:
-            return stock_store.sync_inventory(conn, rows)
+            done = outbound_store.consume(conn, shipped) if shipped else None
+            written = stock_store.sync_inventory(conn, rows)
+        if done is not None and done.ignored:
+            self.warn(
+                f"{len(done.ignored)} ERP outbound bill lines match no reservation of ours "
+                f"(order unknown or not reserved there), ignored: {', '.join(done.ignored[:5])}"
+                + (" …" if len(done.ignored) > 5 else "")
+            )
+        return written
+
+    def outbound_since(self) -> datetime | None:
+        """Where the next ERP outbound fetch starts; None when there is nothing to fetch."""
+        with self.env.store.engine.connect() as conn:
+            return outbound_store.outbound_since(conn)
+
+    async def fetch(
+        self, label: str, fetch: Callable[[], Awaitable[list[dict[str, Any]]]]
+    ) -> list[dict[str, Any]] | None:
+        """Read from an external system for a later write; None when it fails (a warning)
+        or in a dry run."""
+        if self.dry_run:
+            return None
+        try:
+            return await fetch()
+        except ConnectorError as exc:
+            self.warn(f"{label} not read ({exc}); going on without it until the next trigger")
+            return None
 
     async def refresh(
         self,

@@ -25,11 +25,28 @@ class StockCheck(BaseNode):
     outcomes = ("ok", "low", "out")
 
     async def prepare(self, ctx: PrepareContext) -> None:
-        """Refresh on-hand stock from the ERP; when the ERP is down, go on from the cache."""
-        if self.params.sync_inventory:
-            await ctx.refresh(
-                f"{self.node_id}: ERP stock", ctx.connectors.erp.inventory, ctx.sync_inventory
+        """Read the ERP's sales outbound bills, then its on-hand stock; write both at once.
+
+        Bills first, on-hand second, consumed only with that on-hand: a bill booked between
+        the two reads counts its order twice for one trigger, never zero times (see
+        `engine.store.outbound`). When the ERP is down, go on from the cache; when only the
+        bills cannot be read, on-hand is still refreshed and the bills wait for the next
+        trigger. A dry run reads and writes nothing.
+        """
+        if not self.params.sync_inventory or ctx.dry_run:
+            return
+        erp = ctx.connectors.erp
+        since = ctx.outbound_since()
+        shipped = None
+        if since is not None:
+            shipped = await ctx.fetch(
+                f"{self.node_id}: ERP outbound bills", lambda: erp.outbound(since)
             )
+        await ctx.refresh(
+            f"{self.node_id}: ERP stock",
+            erp.inventory,
+            lambda rows: ctx.sync_inventory(rows, shipped),
+        )
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         warehouse = ctx.fact("warehouse") or ctx.store.warehouse()

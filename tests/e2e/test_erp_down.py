@@ -30,8 +30,9 @@ def test_erp_outage_falls_back_to_the_cache(intake: Workflow, store: Store, tmp_
         second = asyncio.run(
             run_intake(intake, store, sim.systems, since=info.since, until=info.until)
         )
-    assert len(second.warnings) == 2  # catalogue and stock, each once
-    assert all("cached copy" in w for w in second.warnings)
+    assert len(second.warnings) == 3  # catalogue, outbound bills and stock, each once
+    assert sum("cached copy" in w for w in second.warnings) == 2
+    assert sum("ERP outbound bills not read" in w for w in second.warnings) == 1
     assert all("password" not in w and "sim-erp" not in w for w in second.warnings)
     assert first.pulled + second.pulled >= 400
     assert compare_with_expected(build_report(store), scenario["expected"]) == []
