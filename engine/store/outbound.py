@@ -20,9 +20,10 @@ sync fetched after them (one transaction: moves, `reserved`, on-hand, cursor):
   predates the bills): the cursor stays and the next trigger reads the bills again.
 
 The cursor (``erp/outbound``) is the latest approve date read; each fetch starts `OVERLAP`
-before it, so a bill committed late with an earlier date is still read; bills read twice
-are consumed once. Before any cursor, the fetch starts at the oldest reservation (nothing
-older can consume one) and is skipped while nothing is reserved.
+before it, so a bill that becomes visible up to `OVERLAP` after its approve date is still
+read (one later still is missed: its reservation stays held, the safe side); bills read
+twice are consumed once. Before any cursor, the fetch starts at the oldest reservation
+(nothing older can consume one) and is skipped while nothing is reserved.
 """
 
 from __future__ import annotations
