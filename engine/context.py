@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 
 from engine.order import Order
 from engine.store import orders as order_store
+from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
 from engine.store.models import Effect, Waybill, utcnow
 from engine.store.prepared import Prepared
@@ -37,6 +38,11 @@ _SUCCEEDED = Prepared(
     update(_effects)
     .where(_effects.c.key == bindparam("key"))
     .values(status="succeeded", result=bindparam("result"), finished_at=bindparam("now"))
+)
+_WAYBILL_OF = Prepared(
+    select(_waybills.c.waybill_no)
+    .where(_waybills.c.order_pk == bindparam("order_pk"))
+    .order_by(_waybills.c.id)
 )
 _UPLOADED = Prepared(
     update(_waybills)
@@ -131,6 +137,21 @@ class NodeStore:
         if new:
             stock_store.add_outbox(self._w, "wecom", {"kind": kind, "text": message})
         return new
+
+    def waybill_no(self) -> str | None:
+        """The number of a waybill already made for this order, if any."""
+        rows = self._w.run(_WAYBILL_OF, {"order_pk": self._live.row["id"]})
+        return rows[0]["waybill_no"] if rows else None
+
+    def release_stock(self) -> dict[str, int]:
+        """Give back this order's reservations not yet shipped or given back."""
+        self.wrote = True
+        return outbound_store.release(self._w, self._live.row["id"], self._live.id)
+
+    def close_queue_items(self, status: str) -> int:
+        """Close the order's open queue items (held, review …) with `status`."""
+        self.wrote = True
+        return stock_store.close_items(self._w, self._live.row["id"], status)
 
     def enqueue(self, queue: str, reason: str, detail: dict[str, Any] | None = None) -> None:
         self.wrote = True

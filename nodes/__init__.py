@@ -1,5 +1,15 @@
 """The project's node types; importing this package registers them all."""
 
-from nodes import condition, dedup, pull, route, stock, validate, warehouse, waybill
+from nodes import condition, dedup, pull, release, route, stock, validate, warehouse, waybill
 
-__all__ = ["condition", "dedup", "pull", "route", "stock", "validate", "warehouse", "waybill"]
+__all__ = [
+    "condition",
+    "dedup",
+    "pull",
+    "release",
+    "route",
+    "stock",
+    "validate",
+    "warehouse",
+    "waybill",
+]

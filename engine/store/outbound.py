@@ -93,18 +93,34 @@ def consume(conn: Any, lines: list[dict[str, Any]]) -> Consumed:
 
 
 def _consume_one(conn: Any, key: tuple[Any, str, str], qty: int, now: datetime) -> bool:
+    return settle(conn, key, qty, "consume", None, now)
+
+
+def settle(
+    conn: Any,
+    key: tuple[Any, str, str],
+    qty: int,
+    kind: str,
+    run_id: int | None,
+    now: datetime | None = None,
+) -> bool:
+    """End one reservation (order, sku, warehouse) once: `consume` (shipped: the ERP's
+    on-hand now lacks it) or `release` (cancelled: the goods stay). A `settle` move, unique
+    like every move, decides which comes first under any concurrency; the other is a no-op.
+    Lowers `inventory.reserved` by `qty`, never below zero. True when this call settled it.
+    """
     order_pk, sku, warehouse = key
     move = {
         "order_pk": order_pk,
         "sku": sku,
         "warehouse": warehouse,
-        "kind": "consume",
         "qty": qty,
-        "run_id": None,
-        "created_at": now,
+        "run_id": run_id,
+        "created_at": now or utcnow(),
     }
-    if not insert_ignore(conn, StockMove, move):
+    if not insert_ignore(conn, StockMove, {**move, "kind": "settle"}):
         return False
+    insert_ignore(conn, StockMove, {**move, "kind": kind})
     conn.execute(
         update(_inventory)
         .where(_inventory.c.sku == sku, _inventory.c.warehouse == warehouse)
@@ -116,6 +132,16 @@ def _consume_one(conn: Any, key: tuple[Any, str, str], qty: int, now: datetime) 
         )
     )
     return True
+
+
+def release(conn: Any, order_pk: int, run_id: int | None) -> dict[str, int]:
+    """Give back every reservation of a cancelled order not yet consumed or released:
+    SKU@warehouse -> quantity released."""
+    released = {}
+    for key, qty in _reservations(conn, {order_pk}).items():
+        if settle(conn, key, qty, "release", run_id):
+            released[f"{key[1]}@{key[2]}"] = qty
+    return released
 
 
 def _order_pks(conn: Any, refs: set[str]) -> dict[str, int]:

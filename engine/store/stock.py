@@ -174,6 +174,15 @@ def enqueue(
         )
 
 
+def close_items(conn: Any, order_pk: int, status: str) -> int:
+    """Close every open queue item of an order with `status`; how many were open."""
+    return conn.execute(
+        update(_queue)
+        .where(_queue.c.order_pk == order_pk, _queue.c.status == "open")
+        .values(status=status)
+    ).rowcount
+
+
 def close_unreadable(conn: Any, order_pks: list[int]) -> None:
     """The exceptions-queue items of orders that were unreadable and now are not: resolved
     by the platform's newer copy (an unreadable order's item has no run)."""

@@ -45,9 +45,9 @@ def no_error_route(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "\n  - id: exceptions\n    type: exception_route\n"
         "    with: {queue: exceptions, status: exception, notify: true}\n"
     )
-    assert route in text and text.endswith(target)
+    assert route in text and target in text
     path = tmp_path_factory.mktemp("wf") / "order_intake.yaml"
-    path.write_text(text.replace(route, "").removesuffix(target), encoding="utf-8")
+    path.write_text(text.replace(route, "").replace(target, ""), encoding="utf-8")
     return path
 
 

@@ -133,3 +133,19 @@ def test_concurrent_consumers_consume_once(store: Store) -> None:
     assert sum(totals) == 8
     assert reserved(store) == 0
     assert consume_moves(store) == 8
+
+
+def test_a_reservation_is_released_or_consumed_never_both(store: Store) -> None:
+    """A cancelled order gives its reservation back; a bill for it later takes nothing more
+    (and the other way round), so `reserved` never drops twice for one order."""
+    pks = reserved_store(store, qty=2)  # H0 and H1 hold 2 each: reserved 4
+    with store.engine.begin() as conn:
+        assert outbound_store.release(conn, pks[0], None) == {"A@east": 2}
+        assert outbound_store.release(conn, pks[0], None) == {}  # twice is once
+    assert reserved(store) == 2
+    late = consume(store, [line("h5:H0")])  # the bill of an order already given back
+    assert (late.consumed, late.repeated) == (0, 1) and reserved(store) == 2
+    assert consume(store, [line("h5:H1")]).consumed == 1
+    with store.engine.begin() as conn:
+        assert outbound_store.release(conn, pks[1], None) == {}  # shipped: nothing to give
+    assert reserved(store) == 0
