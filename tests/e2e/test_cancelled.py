@@ -24,16 +24,19 @@ from service.report import build_report
 from tests.e2e.conftest import run_scenario
 
 
-def cancelled_copy(scenario: dict, refs: set[str], path: Path) -> Path:
-    """The scenario with `refs` closed by the platform a minute after its last update."""
+def cancelled_copy(scenario: dict, refs: set[str], path: Path, status: str = "cancelled") -> Path:
+    """The scenario with `refs` moved to `status` by the platform a minute after its last
+    update (and, for `shipped`, their buyer nickname changed too)."""
     orders = [o for orders in scenario["channels"].values() for o in orders]
     last = max(datetime.fromisoformat(o["updated_at"]) for o in orders)
     newer = copy.deepcopy(scenario)
     for channel, orders in newer["channels"].items():
         for order in orders:
             if f"{channel}:{order['order_id']}" in refs:
-                order["status"] = "cancelled"
+                order["status"] = status
                 order["updated_at"] = (last + timedelta(minutes=1)).isoformat()
+                if status == "shipped":
+                    order["buyer"]["nick"] = "changed-" + order["buyer"]["nick"]
     write_scenario(newer, path)
     return path
 
@@ -86,3 +89,26 @@ def test_cancelled_orders_give_back_their_stock_and_a_made_parcel_goes_to_a_pers
         released = session.scalars(select(StockMove.qty).where(StockMove.kind == "release")).all()
     assert released and reserved_total(store) == before - sum(released)
     assert any("intercept the parcel" in text for text in messages)
+
+
+def test_an_order_shown_shipped_stays_ours_or_is_marked_shipped_elsewhere(
+    intake: Workflow, store: Store, tmp_path: Path
+) -> None:
+    """Our own upload echoed back with another change stays `shipped`; an order shipped
+    outside orderhub is `shipped_elsewhere`; neither reaches SF."""
+    scenario = generate_scenario(60, 3)
+    path = tmp_path / "intake-60-s3.json"
+    write_scenario(scenario, path)
+    with start_simulator(str(path)) as sim:
+        run_scenario(intake, store, sim, path)
+    outcomes = sorted(build_report(store)["outcomes"].items())
+    ours = next(ref for ref, outcome in outcomes if outcome == "shipped")
+    theirs = next(ref for ref, outcome in outcomes if outcome == "awaiting_payment")
+    later = cancelled_copy(scenario, {ours, theirs}, tmp_path / "later.json", "shipped")
+    with start_simulator(str(later)) as sim:
+        second = run_scenario(intake, store, sim, later)
+        stats = sim.stats()
+    assert second.runs == 2
+    assert stats["create_calls"] == 0 and stats["uploads_total"] == 0
+    assert standing(store, ours) == ("shipped", [])
+    assert standing(store, theirs) == ("shipped_elsewhere", [])
