@@ -17,7 +17,6 @@ The raw record kept beside the canonical order stays as received.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import hmac
 import json
@@ -29,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
-from connectors.records import MALFORMED, NotDecrypted, read_page
+from connectors.records import MALFORMED, NotDecrypted, decrypted_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
 log = logging.getLogger("orderhub.douyin")
@@ -82,9 +81,7 @@ class DouyinConnector:
         async for page in pages_backwards(fetch, PAGE_SIZE, first=0):
             fresh = _fresh(page, seen, lo, hi)
             if fresh:
-                plain = await self._decrypt(fresh)
-                convert = functools.partial(to_canonical, plain=plain)
-                yield read_page(fresh, convert, SYSTEM, _order_id)
+                yield await decrypted_page(fresh, self._decrypt, to_canonical, SYSTEM, _order_id)
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None

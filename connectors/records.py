@@ -8,7 +8,7 @@ the whole channel's pull.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 
@@ -37,6 +37,19 @@ def read_page(
         except MALFORMED as exc:
             page.append((unreadable(channel, _quietly(order_id_of, raw), exc), raw))
     return page
+
+
+async def decrypted_page(
+    raws: list[dict],
+    decrypt: Callable[[list[dict]], Awaitable[dict[str, str]]],
+    convert: Callable[..., dict],
+    channel: str,
+    order_id_of: Callable[[dict], Any],
+) -> list[tuple[dict, dict]]:
+    """`read_page` of records whose receivers come encrypted: one batch `decrypt` for the
+    page, then `convert(raw, plain=…)` per record."""
+    plain = await decrypt(raws)
+    return read_page(raws, lambda raw: convert(raw, plain=plain), channel, order_id_of)
 
 
 def unreadable(channel: str, order_id: Any, error: BaseException) -> dict[str, Any]:

@@ -21,13 +21,12 @@ answer may lag an update by ~30 s: a refusal while it still shows no number is r
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
-from connectors.records import MALFORMED, NotDecrypted, read_page
+from connectors.records import MALFORMED, NotDecrypted, decrypted_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "youzan"
@@ -89,9 +88,7 @@ class YouzanConnector:
         async for page in pages_backwards(fetch, PAGE_SIZE, first=1):
             fresh = _fresh(page, seen, lo, hi)
             if fresh:
-                plain = await self._decrypt(fresh)
-                convert = functools.partial(to_canonical, plain=plain)
-                yield read_page(fresh, convert, SYSTEM, _order_id)
+                yield await decrypted_page(fresh, self._decrypt, to_canonical, SYSTEM, _order_id)
 
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None

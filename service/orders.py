@@ -20,7 +20,7 @@ from engine.store import Store
 from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, Waybill
 from service.access import Actor, allowed, require
 from service.masking import ContactMask
-from versions.store import version_at
+from versions.store import list_versions, pick_version
 
 MAX_LIMIT = 1000
 HIDDEN = "(not shown to this role)"
@@ -255,9 +255,10 @@ def _waybills_of(conn: Connection, order_pk: int) -> list[WaybillInfo]:
 
 def _version_numbers(store: Store, runs: list[Row]) -> dict[int, int | None]:
     """run id -> the number of the saved version it ran on (None: never saved)."""
+    versions = {wf: list_versions(store, wf) for wf in {run.workflow_id for run in runs}}
     numbers: dict[int, int | None] = {}
     for run in runs:
-        saved = version_at(store, run.workflow_id, run.version, run.created_at)
+        saved = pick_version(versions[run.workflow_id], run.version, run.created_at)
         numbers[run.id] = saved.number if saved is not None else None
     return numbers
 

@@ -206,9 +206,14 @@ def version_at(store: Store, workflow_id: str, content_hash: str, when: datetime
     A rollback saves old content again as a new number, so one hash can have several: the
     newest of them saved by `when`, else (a draft run saved later) the first one.
     """
-    versions = [v for v in list_versions(store, workflow_id) if v.content_hash == content_hash]
-    before = [v for v in versions if v.created_at <= when]
-    return before[-1] if before else (versions[0] if versions else None)
+    return pick_version(list_versions(store, workflow_id), content_hash, when)
+
+
+def pick_version(versions: list[Version], content_hash: str, when: datetime) -> Version | None:
+    """`version_at` over versions already read (oldest first)."""
+    same = [v for v in versions if v.content_hash == content_hash]
+    before = [v for v in same if v.created_at <= when]
+    return before[-1] if before else (same[0] if same else None)
 
 
 def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> Version:
