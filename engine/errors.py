@@ -8,13 +8,19 @@
     │   ├── RateLimited          the system asked us to slow down
     │   ├── Unavailable          the system is down or answered 5xx
     │   └── Rejected             the system refused the request (bad signature, bad data)
-    ├── ConflictError            someone else changed the thing first
-    ├── PermissionDenied         the acting user's role may not do this
+    ├── NotFound                 the thing named does not exist                    (404)
+    ├── InvalidInput             a value given is wrong; `field` names which one   (422)
+    │   └── InputError           a file given to orderhub cannot be read (missing, not JSON)
+    ├── ConflictError (Conflict) someone else changed the thing first              (409)
+    │   └── LeaseHeld            another process holds the lease (e.g. runs this workflow)
+    ├── PermissionDenied         the acting user's role may not do this            (403)
     ├── SettingsError            the settings file or environment is wrong
-    ├── InputError               a file given to orderhub cannot be read (missing, not JSON)
     └── StoreError               the database cannot be reached or opened
 
-Messages say what to do next. Connectors import nothing of the project but this module.
+The numbers are the HTTP statuses the API gives them; every door (CLI, API, editor) maps
+these classes in one place. Messages say what to do next and name no CLI flag: a door adds
+its own hint (the CLI turns `InvalidInput.field == "reason"` into `--reason`).
+Connectors import nothing of the project but this module.
 """
 
 from __future__ import annotations
@@ -80,8 +86,43 @@ class Rejected(ConnectorError):
     """The system refused the request; retrying the same request will not help."""
 
 
+class NotFound(OrderhubError):
+    """The thing named (a workflow, version, run, order, queue item) does not exist."""
+
+
+class InvalidInput(OrderhubError):
+    """A value given is wrong; the message says what a right one looks like.
+
+    `field` names the input (``reason``, ``base``, ``confirm``, ``db``…) so that a door can
+    point at its own spelling of it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class InputError(InvalidInput):
+    """A file given to orderhub cannot be read; the message names it (and line:column)."""
+
+
 class ConflictError(OrderhubError):
     """Someone else changed the thing first; reload and try again."""
+
+
+Conflict = ConflictError
+
+
+class LeaseHeld(ConflictError):
+    """Another process holds a lease (it runs this workflow, or schedules this database).
+
+    `holder` says who, `since` since when (naive UTC).
+    """
+
+    def __init__(self, message: str, *, holder: str = "", since: object = None) -> None:
+        self.holder = holder
+        self.since = since
+        super().__init__(message)
 
 
 class PermissionDenied(OrderhubError):
@@ -90,10 +131,6 @@ class PermissionDenied(OrderhubError):
 
 class SettingsError(OrderhubError):
     """The settings file or an environment override is wrong; the message names which."""
-
-
-class InputError(OrderhubError):
-    """A file given to orderhub cannot be read; the message names it (and line:column)."""
 
 
 class StoreError(OrderhubError):

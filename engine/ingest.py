@@ -171,10 +171,20 @@ class IndexContext:
     catalogue: frozenset[str]
 
 
+OnPage = Callable[[str, int], None]  # (the page's cursor, e.g. "order_intake/pull/h5"; orders)
+
+
 async def ingest(
-    env: RunEnv, *, since: datetime | None = None, until: datetime | None = None
+    env: RunEnv,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_page: OnPage | None = None,
 ) -> IngestResult:
-    """Run the workflow's source node and start a run for every new or changed order."""
+    """Run the workflow's source node and start a run for every new or changed order.
+
+    `on_page` hears of every page once it is stored (a door shows progress with it).
+    """
     result = IngestResult()
     for node in env.nodes.values():
         if hasattr(node, "prepare"):
@@ -187,6 +197,8 @@ async def ingest(
     async for batch in source.pull(ctx):
         with env.store.engine.begin() as conn:
             _store_batch(env, conn, batch, indexers, index_ctx, result)
+        if on_page is not None:
+            on_page(batch.cursor, len(batch.items))
     return result
 
 

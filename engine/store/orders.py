@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 
 from engine.order import Order
+from engine.store.db import insert_for
 from engine.store.models import Cursor, OrderKey, OrderRow, utc, utcnow
 from engine.store.prepared import Prepared, run
 
@@ -51,7 +52,12 @@ def content_hash(order: Order) -> str:
 
 
 def upsert_orders(conn: Any, pulled: Iterable[tuple[Order, dict]]) -> list[StoredOrder]:
-    """Insert new orders and update known ones (never with an older copy)."""
+    """Insert new orders and update known ones (never with an older copy).
+
+    Safe against another process upserting the same orders at the same time: new rows go in
+    with INSERT … ON CONFLICT DO NOTHING, and a row someone else inserted first is then
+    treated as a known one; an update never overwrites a newer copy.
+    """
     latest: dict[tuple[str, str], tuple[Order, dict]] = {}
     for order, raw in pulled:
         key = (order.channel, order.order_id)
@@ -59,68 +65,96 @@ def upsert_orders(conn: Any, pulled: Iterable[tuple[Order, dict]]) -> list[Store
             latest[key] = (order, raw)
     if not latest:
         return []
-    existing = {
-        (r.channel, r.order_id): r
-        for r in conn.execute(
-            select(
-                _orders.c.id,
-                _orders.c.channel,
-                _orders.c.order_id,
-                _orders.c.updated_at,
-                _orders.c.content_hash,
-            ).where(tuple_(_orders.c.channel, _orders.c.order_id).in_(list(latest)))
-        )
-    }
     now = utcnow()
-    fresh, changed, stored = [], [], []
-    for key, (order, raw) in latest.items():
-        digest = content_hash(order)
-        row = existing.get(key)
-        values = _values(order, raw, digest, now)
-        if row is None:
-            fresh.append((order, digest, values))
-        elif utc(order.updated_at) >= row.updated_at:
-            changed.append({**values, "b_id": row.id})
-            stored.append(StoredOrder(row.id, order, digest, row.content_hash != digest))
+    stored, fresh = _update_known(conn, latest, _known(conn, list(latest)), now)
     if fresh:
-        # one executemany, then the ids by key: INSERT ... RETURNING in parameter order
-        # costs one statement per row on SQLite
-        conn.execute(
-            insert(_orders),
-            [
-                {**values, "channel": o.channel, "order_id": o.order_id, "status": "new"}
-                for o, _, values in fresh
-            ],
-        )
-        ids = _ids_by_key(conn, [(o.channel, o.order_id) for o, _, _ in fresh])
-        stored.extend(StoredOrder(ids[(o.channel, o.order_id)], o, d, True) for o, d, _ in fresh)
-    if changed:
-        conn.execute(
-            update(_orders).where(_orders.c.id == bindparam("b_id")),
-            changed,
-        )
+        inserted = _insert_new(conn, [(latest[k][0], latest[k][1]) for k in fresh], now)
+        stored.extend(inserted.values())
+        raced = {k: latest[k] for k in fresh if k not in inserted}
+        if raced:  # inserted by another process since we looked: update them instead
+            stored.extend(_update_known(conn, raced, _known(conn, list(raced)), now)[0])
     return stored
 
 
-def _ids_by_key(conn: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _known(conn: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     rows = conn.execute(
-        select(_orders.c.id, _orders.c.channel, _orders.c.order_id).where(
-            tuple_(_orders.c.channel, _orders.c.order_id).in_(keys)
-        )
+        select(
+            _orders.c.id,
+            _orders.c.channel,
+            _orders.c.order_id,
+            _orders.c.updated_at,
+            _orders.c.content_hash,
+        ).where(tuple_(_orders.c.channel, _orders.c.order_id).in_(keys))
     )
-    return {(r.channel, r.order_id): r.id for r in rows}
+    return {(r.channel, r.order_id): r for r in rows}
+
+
+def _update_known(
+    conn: Any,
+    latest: dict[tuple[str, str], tuple[Order, dict]],
+    known: dict[tuple[str, str], Any],
+    now: datetime,
+) -> tuple[list[StoredOrder], list[tuple[str, str]]]:
+    """Update the known orders `latest` has a copy at least as new of; the keys not known."""
+    changed, stored, fresh = [], [], []
+    for key, (order, raw) in latest.items():
+        row = known.get(key)
+        if row is None:
+            fresh.append(key)
+            continue
+        if utc(order.updated_at) < row.updated_at:
+            continue
+        digest = content_hash(order)
+        values = _values(order, raw, digest, now)
+        changed.append({**values, "b_id": row.id, "b_updated_at": values["updated_at"]})
+        stored.append(StoredOrder(row.id, order, digest, row.content_hash != digest))
+    if changed:
+        conn.execute(
+            update(_orders).where(
+                _orders.c.id == bindparam("b_id"),
+                _orders.c.updated_at <= bindparam("b_updated_at"),  # a newer copy stays
+            ),
+            changed,
+        )
+    return stored, fresh
+
+
+def _insert_new(
+    conn: Any, orders: list[tuple[Order, dict]], now: datetime
+) -> dict[tuple[str, str], StoredOrder]:
+    """Insert orders nobody had; those someone inserted meanwhile are left out of the answer."""
+    digests = {(o.channel, o.order_id): content_hash(o) for o, _ in orders}
+    rows = conn.execute(
+        insert_for(conn, _orders)
+        .on_conflict_do_nothing(index_elements=["channel", "order_id"])
+        .returning(_orders.c.id, _orders.c.channel, _orders.c.order_id),
+        [
+            {
+                **_values(o, raw, digests[(o.channel, o.order_id)], now),
+                "channel": o.channel,
+                "order_id": o.order_id,
+                "status": "new",
+            }
+            for o, raw in orders
+        ],
+    )
+    ids = {(r.channel, r.order_id): r.id for r in rows}
+    by_key = {(o.channel, o.order_id): o for o, _ in orders}
+    return {key: StoredOrder(pk, by_key[key], digests[key], True) for key, pk in ids.items()}
 
 
 def save_keys(conn: Any, rows: list[dict[str, Any]]) -> None:
     """Record (or replace) lookup keys: dicts of order_pk, scope, key, created_at, eligible."""
     if not rows:
         return
+    statement = insert_for(conn, _keys)
     conn.execute(
-        delete(_keys).where(
-            tuple_(_keys.c.order_pk, _keys.c.scope).in_([(r["order_pk"], r["scope"]) for r in rows])
-        )
+        statement.on_conflict_do_update(
+            index_elements=["order_pk", "scope"],
+            set_={c: statement.excluded[c] for c in ("key", "created_at", "eligible")},
+        ),
+        rows,
     )
-    conn.execute(insert(_keys), rows)
 
 
 def find_earlier(
@@ -182,16 +216,17 @@ def get_cursor(conn: Any, source: str) -> datetime | None:
 
 
 def set_cursor(conn: Any, source: str, value: datetime) -> None:
-    """Move a source's cursor forward (never back)."""
-    current = get_cursor(conn, source)
-    if current is None:
-        conn.execute(insert(_cursors).values(source=source, value=utc(value), updated_at=utcnow()))
-    elif utc(value) > current:
-        conn.execute(
-            update(_cursors)
-            .where(_cursors.c.source == source)
-            .values(value=utc(value), updated_at=utcnow())
+    """Move a source's cursor forward (never back), in one statement."""
+    statement = insert_for(conn, _cursors).values(
+        source=source, value=utc(value), updated_at=utcnow()
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["source"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+            where=_cursors.c.value < statement.excluded.value,
         )
+    )
 
 
 def _values(order: Order, raw: dict, digest: str, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -9,7 +12,7 @@ from sqlalchemy import func, select
 from engine.order import Order
 from engine.store import Store
 from engine.store import orders as order_store
-from engine.store.models import OrderRow
+from engine.store.models import OrderRow, utcnow
 
 
 def order(**overrides: object) -> Order:
@@ -109,3 +112,42 @@ def test_cursor_only_moves_forward(store: Store) -> None:
         order_store.set_cursor(conn, "wf/pull/youzan", late)
         order_store.set_cursor(conn, "wf/pull/youzan", early)
         assert order_store.get_cursor(conn, "wf/pull/youzan") == datetime(2026, 1, 10, 12)
+
+
+def test_upserts_of_the_same_orders_at_once_never_collide(store: Store) -> None:
+    """Two processes pulling the same orders at the same moment (issue 7, item 6): each sees
+    none of them, both insert; the second must neither fail on the unique key nor start a
+    second run — exactly one of them reports each order as new."""
+    threads, rounds, size = 4, 5, 40
+    for round_ in range(rounds):
+        batch = [order(order_id=f"YZ{round_}-{n}") for n in range(size)]
+        barrier = threading.Barrier(threads)
+
+        def pull(batch: list[Order] = batch, barrier: threading.Barrier = barrier) -> list:
+            barrier.wait()
+            return upsert(store, *batch)
+
+        with ThreadPoolExecutor(threads) as pool:
+            results = [f.result() for f in [pool.submit(pull) for _ in range(threads)]]
+        for stored in results:
+            assert sorted(s.order.order_id for s in stored) == sorted(o.order_id for o in batch)
+        ids = {s.order.order_id: s.id for s in results[0]}
+        for stored in results[1:]:
+            assert {s.order.order_id: s.id for s in stored} == ids
+        new = Counter(s.order.order_id for stored in results for s in stored if s.changed)
+        assert new == {o.order_id: 1 for o in batch}
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(OrderRow)) == rounds * size
+
+
+def test_an_update_never_overwrites_a_newer_copy(store: Store) -> None:
+    upsert(store, order())
+    newer = order(updated_at="2026-01-10T12:00:00+08:00", status="cancelled")
+    older = order(updated_at="2026-01-10T11:00:00+08:00", status="unpaid")
+    with store.engine.begin() as conn:  # a process read the row before the newer copy landed
+        known = order_store._known(conn, [("youzan", "YZ1")])
+    upsert(store, newer)
+    with store.engine.begin() as conn:
+        order_store._update_known(conn, {("youzan", "YZ1"): (older, {})}, known, utcnow())
+    with store.session() as session:
+        assert session.scalars(select(OrderRow)).one().platform_status == "cancelled"
