@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -15,16 +16,28 @@ import typer
 
 from connectors.simulator.scenario_file import load_scenario
 from engine import registry
-from engine.errors import OrderhubError, ValidationError
+from engine.errors import NotFound, OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
 from engine.settings import load_settings
-from engine.store import open_store
+from engine.store import Store, open_store
+from engine.store.db import DEFAULT_URL, check_url
 from engine.workflow import Workflow
-from service.console import console, errors, nodes_table, progress_bar, summary_table
-from service.intake import IntakeSummary, read_scenario, run_intake
+from service import logfile
+from service.console import (
+    RunDisplay,
+    Verbosity,
+    WarningEcho,
+    console,
+    errors,
+    nodes_table,
+    summary_line,
+    summary_table,
+)
+from service.intake import ScenarioInfo, check_systems, read_scenario
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
-from service.report import build_report, compare_with_expected, unexpected_outcomes
+from service.report import compare_with_expected
+from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.targets import is_file, load_file, resolve
 from service.versions_cli import audit_app, versions_app
@@ -78,6 +91,13 @@ def run(
     tries: int = typer.Option(
         3, min=1, help="tries of a run that stops on a passing fault, one per `run`"
     ),
+    wait: float = typer.Option(
+        DEFAULT_WAIT_S, min=0, help="seconds to wait for another run of the workflow to end"
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and one summary line"),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="a line per page pulled, warnings as they happen"
+    ),
 ) -> None:
     """Pull every order, run each through WORKFLOW, print a summary and write a report.
 
@@ -86,11 +106,22 @@ def run(
 
     With --scenario a simulator serves it on a free loopback port and the pull runs until
     every order of the scenario is in; without, the systems in the settings file are pulled
-    from each channel's saved cursor.
+    from each channel's saved cursor. One run of a workflow at a time: another one waits
+    for it (up to --wait seconds). Progress shows on a terminal, not in a pipe.
     """
+    if quiet and verbose:
+        typer.echo("error: --quiet and --verbose contradict each other; give one", err=True)
+        raise typer.Exit(2)
     try:
+        if db is not None:
+            check_url(db)  # before anything else is read or made
         wf = load_file(workflow) if is_file(workflow) else None  # a broken file writes nothing
-        options = RunOptions(scenario, db, report, concurrency, config, since, until, tries)
+        if wf is None and (workflow.endswith((".yaml", ".yml")) or "/" in workflow):
+            raise NotFound(f"{workflow}: no such workflow file")  # before settings or a db
+        verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
+        options = RunOptions(
+            scenario, db, report, concurrency, config, since, until, tries, wait, verbosity
+        )
         result = _run(workflow, wf, options)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -195,58 +226,39 @@ class RunOptions:
     since: datetime | None = None
     until: datetime | None = None
     tries: int = 3
+    wait_s: float = DEFAULT_WAIT_S
+    verbosity: Verbosity = "normal"
 
 
 def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
+    """The `run` door: settings, URL and scenario checked before the database is opened."""
     settings = load_settings(str(options.config) if options.config else None)
-    info = read_scenario(options.scenario) if options.scenario is not None else None
-    store = open_store(options.db or settings.db)
-    target = resolve(store, ref, wf)
-    wf = target.workflow
-    console.print(f"workflow: {target.label}")
-    refs = None
-    with progress_bar() as bar:
-        task = bar.add_task("running orders", total=None)
-
-        def progress(_phase: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        def intake(systems: dict[str, dict[str, Any]], since: Any, until: Any) -> IntakeSummary:
-            return asyncio.run(
-                run_intake(
-                    wf,
-                    store,
-                    systems,
-                    since=since,
-                    until=until,
-                    concurrency=options.concurrency,
-                    draft=target.draft,
-                    max_attempts=options.tries,
-                    progress=progress,
-                )
-            )
-
-        if info is not None:
-            from connectors.simulator.server import start_simulator
-
-            refs = set(info.refs)
-            with start_simulator(str(info.path)) as sim:
-                summary = intake(
-                    sim.systems, options.since or info.since, options.until or info.until
-                )
-        else:
-            summary = intake(settings.systems, options.since, options.until)
-    result = build_report(store, refs)
-    result["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
-    result["not_pulled"] = summary.not_pulled
-    troubled = unexpected_outcomes(store)
-    store.dispose()
-    console.print(summary_table(summary, result))
-    for warning in summary.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    for ref, reason in list(troubled.items())[:10]:
-        typer.echo(f"{ref} ended in {reason}", err=True)
-    if summary.outcomes.get("retry"):
+    url = check_url(options.db or settings.db or DEFAULT_URL).render_as_string(False)
+    if options.scenario is not None:
+        info = read_scenario(options.scenario)
+    else:
+        info = None
+        check_systems(settings.systems)  # a missing token is named before a file is made
+    store = open_store(url)
+    quiet = options.verbosity == "quiet"
+    try:
+        if not quiet:
+            console.print(f"workflow: {resolve(store, ref, wf).label}")
+        outcome = _run_in(store, ref, wf, options, info, settings.systems)
+    finally:
+        store.dispose()
+    result, summary = outcome.report, outcome.summary
+    if quiet:
+        typer.echo(summary_line(outcome))
+    else:
+        console.print(summary_table(summary, result))
+    if options.verbosity == "normal":
+        for warning in summary.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        for ref_, reason in list(outcome.troubled.items())[:10]:
+            typer.echo(f"{ref_} ended in {reason}", err=True)
+    if summary.outcomes.get("retry") and not quiet:
         typer.echo(
             f"{summary.outcomes['retry']} run(s) stopped on a passing fault; the next run "
             "tries them again from where they stopped (orderhub runs list)",
@@ -254,16 +266,72 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
         )
     if options.report is not None:
         options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
-        console.print(f"report written to {options.report}")
+        if not quiet:
+            console.print(f"report written to {options.report}")
     return result
 
 
-def main() -> None:  # pragma: no cover - the console script
+def _run_in(
+    store: Store,
+    ref: str,
+    wf: Workflow | None,
+    options: RunOptions,
+    info: ScenarioInfo | None,
+    systems: dict[str, dict[str, Any]],
+) -> RunOutcome:
+    display = RunDisplay(options.verbosity)
+    echo = WarningEcho(display)
+    logger = logging.getLogger("orderhub")
+    logger.addHandler(echo)
     try:
-        app()
+        with display:
+
+            def go(systems: dict[str, dict[str, Any]], since: Any, until: Any) -> RunOutcome:
+                return asyncio.run(
+                    run_workflow(
+                        store,
+                        ref,
+                        workflow=wf,
+                        systems=systems,
+                        since=since,
+                        until=until,
+                        refs=set(info.refs) if info is not None else None,
+                        concurrency=options.concurrency,
+                        tries=options.tries,
+                        wait_s=options.wait_s,
+                        watch=display.watch(),
+                    )
+                )
+
+            if info is None:
+                return go(systems, options.since, options.until)
+            from connectors.simulator.server import start_simulator
+
+            with start_simulator(str(info.path)) as sim:
+                return go(sim.systems, options.since or info.since, options.until or info.until)
+    finally:
+        logger.removeHandler(echo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: every command runs here, so an unexpected error is caught once.
+
+    It prints one line (type and masked message) and exits 2; the trace goes to the log
+    file (`service.logfile`), with phones and addresses masked.
+    """
+    handler = logfile.configure()
+    try:
+        app(args=argv, prog_name="orderhub")
     except ValidationError as exc:
         errors.print(str(exc), markup=False)
         raise SystemExit(1) from exc
+    except Exception as exc:  # noqa: BLE001 - the one place that catches what nobody expected
+        logging.getLogger("orderhub").error("unexpected error", exc_info=exc)
+        where = f"the trace is in {handler.baseFilename}"
+        if handler.failed:
+            where = f"the trace could not be written to {handler.baseFilename}"
+        typer.echo(f"unexpected error: {logfile.one_line(exc)}; {where}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

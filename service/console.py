@@ -3,27 +3,108 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+import time
+from types import TracebackType
+from typing import Any, Literal
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from service.intake import IntakeSummary
+from service.logfile import mask_personal
+from service.running import RunOutcome, Watch
 
 console = Console()
 errors = Console(stderr=True)
 
+Verbosity = Literal["quiet", "normal", "verbose"]
 
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+
+class RunDisplay:
+    """What `orderhub run` shows while it works, on stderr.
+
+    On a terminal: a live panel of orders pulled per channel as pages arrive and runs done
+    of total with their rate, gone when the run ends. In a pipe: nothing (a script reads the
+    summary). `verbose` adds a line per page (on a terminal or not); `quiet` shows no
+    progress at all. Whoever holds the workflow's run lease is named in any case, once.
+    """
+
+    def __init__(self, verbosity: Verbosity = "normal", out: Console | None = None) -> None:
+        self.out = out or errors
+        self.verbosity = verbosity
+        self.live = verbosity != "quiet" and self.out.is_terminal
+        self._bar: Progress | None = None
+        self._channels: dict[str, TaskID] = {}
+        self._pulled: dict[str, int] = {}
+        self._runs: TaskID | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> RunDisplay:
+        self._started = time.perf_counter()  # the rate counts from here, like the summary's
+        if self.live:
+            self._bar = Progress(
+                TextColumn("[bold]{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=self.out,
+                transient=True,
+            )
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def watch(self) -> Watch:
+        """The callbacks `run_workflow` calls."""
+        return Watch(waiting=self.waiting, page=self.page, runs=self.runs)
+
+    def waiting(self, message: str) -> None:
+        self._line(f"waiting: {message}")
+
+    def page(self, channel: str, orders: int) -> None:
+        pulled = self._pulled[channel] = self._pulled.get(channel, 0) + orders
+        if self.verbosity == "verbose" and orders:
+            self._line(f"{channel}: page of {orders} orders stored ({pulled} so far)")
+        if self._bar is None:
+            return
+        if channel not in self._channels:
+            self._channels[channel] = self._bar.add_task(f"pulled {channel}", total=None, rate="")
+        self._bar.update(self._channels[channel], completed=pulled)
+
+    def runs(self, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if self._runs is None:
+            self._runs = self._bar.add_task("runs", total=total, rate="")
+        elapsed = time.perf_counter() - self._started
+        rate = f"{done / elapsed:,.0f} orders/s" if elapsed > 0 else ""
+        self._bar.update(self._runs, completed=done, total=total, rate=rate)
+
+    def warning(self, message: str) -> None:
+        """A warning as it happens (verbose only; otherwise they are listed at the end)."""
+        if self.verbosity == "verbose":
+            self._line(f"warning: {message}")
+
+    def _line(self, text: str) -> None:
+        self.out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def summary_table(summary: IntakeSummary, report: dict[str, Any]) -> Table:
@@ -71,3 +152,29 @@ def _param_text(schema: dict[str, Any], required: bool) -> str:
         if bound in schema:
             bits.append(f"{sign} {schema[bound]}")
     return ", ".join(bits)
+
+
+class WarningEcho(logging.Handler):
+    """Hands the ``orderhub`` loggers' warnings to a `RunDisplay` as they happen, masked."""
+
+    def __init__(self, display: RunDisplay) -> None:
+        super().__init__(logging.WARNING)
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.display.warning(mask_personal(record.getMessage()))
+
+
+def summary_line(outcome: RunOutcome) -> str:
+    """The run in one line, for --quiet: version, counts, time, rate and outcomes."""
+    s = outcome.summary
+    outcomes = ", ".join(
+        f"{name} {count}"
+        for name, count in sorted(outcome.report["outcome_totals"].items(), key=lambda kv: -kv[1])
+        if count
+    )
+    return (
+        f"{outcome.version}: pulled {s.pulled}, new or changed {s.changed}, "
+        f"{s.runs} runs in {s.seconds:.1f} s ({s.orders_per_second:.0f} orders/s)"
+        + (f"; {outcomes}" if outcomes else "")
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from connectors import build_connectors
 from connectors.simulator.scenario_file import load_scenario
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
-from engine.ingest import ingest
+from engine.ingest import OnPage, ingest
 from engine.outbox import drain_outbox
 from engine.runner import RunEnv, Runner
 from engine.store import Store
@@ -61,6 +61,15 @@ def read_scenario(path: str | Path) -> ScenarioInfo:
     return ScenarioInfo(Path(path), frozenset(refs), since, until)
 
 
+def check_systems(systems: dict[str, dict[str, Any]]) -> None:
+    """Raise `SettingsError` (naming the key) unless connectors can be built from `systems`.
+
+    Builds them only (nothing connects), so a door can check settings before it creates
+    anything, such as a database.
+    """
+    build_connectors(systems)
+
+
 async def run_intake(
     workflow: Workflow,
     store: Store,
@@ -72,6 +81,7 @@ async def run_intake(
     draft: bool = False,
     progress: Progress | None = None,
     max_attempts: int = 3,
+    on_page: OnPage | None = None,
 ) -> IntakeSummary:
     """Pull new and changed orders, then finish every unfinished run of the workflow.
 
@@ -84,7 +94,7 @@ async def run_intake(
     env = None
     try:
         env = RunEnv(workflow, store, connectors, draft=draft, max_attempts=max_attempts)
-        pulled = await ingest(env, since=since, until=until)
+        pulled = await ingest(env, since=since, until=until, on_page=on_page)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
         summary.warnings, summary.not_pulled = pulled.warnings, pulled.not_pulled
         run_ids = unfinished_runs(store, workflow.id, env.version)

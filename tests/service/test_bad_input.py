@@ -14,6 +14,17 @@ WORKFLOW = str(ROOT / "workflows" / "order_intake.yaml")
 cli = CliRunner()
 
 
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    """Settings with every system's credentials, pointing where nothing listens."""
+    from connectors.simulator.server import settings_for
+    from engine.settings import render_toml
+
+    path = tmp_path / "orderhub.toml"
+    path.write_text(render_toml(settings_for("http://127.0.0.1:9")), encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -39,9 +50,9 @@ def test_a_bad_scenario_is_named_and_no_database_is_written(
     assert served.exit_code == 1 and message in served.output
 
 
-def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+def test_an_unreachable_database_is_named_without_its_password(config: str) -> None:
     url = "postgresql+psycopg://orderhub:s3cret@127.0.0.1:9/orders"  # port 9: nothing listens
-    result = cli.invoke(app, ["run", WORKFLOW, "--db", url])
+    result = cli.invoke(app, ["run", WORKFLOW, "--db", url, "--config", config])
     assert result.exit_code == 1
     assert "error: cannot open the database postgresql+psycopg://orderhub:***@127.0.0.1:9" in (
         result.output
@@ -51,9 +62,9 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -
     assert listed.exit_code == 1 and "cannot open the database" in listed.output
 
 
-def test_a_database_path_that_cannot_exist_is_named(tmp_path: Path) -> None:
+def test_a_database_path_that_cannot_exist_is_named(tmp_path: Path, config: str) -> None:
     db = tmp_path / "missing-dir" / "orders.db"
-    result = cli.invoke(app, ["run", WORKFLOW, "--db", str(db)])
+    result = cli.invoke(app, ["run", WORKFLOW, "--db", str(db), "--config", config])
     assert result.exit_code == 1
     assert f"cannot open the database sqlite:///{db}" in result.output
 

@@ -94,6 +94,12 @@ def test_a_file_that_is_not_a_saved_version_runs_as_a_draft(tmp_path: Path) -> N
 
 
 def test_an_unknown_stored_workflow_is_a_clear_error(tmp_path: Path) -> None:
-    result = cli.invoke(app, ["run", "no_such_flow", "--db", str(tmp_path / "e.db")])
+    from connectors.simulator.server import settings_for
+    from engine.settings import render_toml
+
+    config = tmp_path / "orderhub.toml"  # settings are checked first; these are fine
+    config.write_text(render_toml(settings_for("http://127.0.0.1:9")), encoding="utf-8")
+    db = ["--db", str(tmp_path / "e.db"), "--config", str(config)]
+    result = cli.invoke(app, ["run", "no_such_flow", *db])
     assert result.exit_code == 1
     assert "no_such_flow has no active version" in result.output
