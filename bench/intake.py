@@ -100,7 +100,8 @@ def end_to_end_cli(path: Path, workdir: Path) -> dict[str, Any]:
     """Exactly what `orderhub run workflows/order_intake.yaml --scenario PATH` calls."""
     from engine.loader import load_workflow
     from engine.store import open_store
-    from service.intake import read_scenario, run_intake
+    from service.intake import run_intake
+    from service.scenarios import read_scenario
 
     reset_hwm()
     wf = load_workflow(WORKFLOW)
@@ -217,7 +218,7 @@ async def _composed(wf: Any, store: Any, sim: Any, info: Any, out: dict[str, Any
 def end_to_end_composed(path: Path, workdir: Path) -> dict[str, Any]:
     from engine.loader import load_workflow
     from engine.store import open_store
-    from service.intake import read_scenario
+    from service.scenarios import read_scenario
 
     gc.collect()
     reset_hwm()
@@ -281,7 +282,7 @@ def profile_day(path: Path = PROFILE_DAY) -> dict[str, Any]:
 
     from engine.loader import load_workflow
     from engine.store import open_store
-    from service.intake import read_scenario
+    from service.scenarios import read_scenario
 
     with tempfile.TemporaryDirectory(prefix="orderhub-bench-") as tmp:
         wf = load_workflow(WORKFLOW)

@@ -7,12 +7,14 @@
     [sf]      base_url, partner_id, check_word, monthly_card, timeout_s
     [wecom]   base_url, key, timeout_s
     [db]      url                      (or ORDERHUB_DB)
+    [cli]     as = "USER:ROLE"         (or ORDERHUB_AS): who acts at the command line
 
 Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold,
 breaker_cooldown_s, rate_per_s (pace calls, e.g. 30 for SF's test environment) and
 rate_limit_wait_s (how long a rate-limited call keeps trying; 60).
 
-A missing file means defaults. Secrets never appear in `repr`; bad TOML raises
+The doors read settings (the CLI at its entry, the API at start-up) and hand what a use
+case needs to it; nothing below the doors reads them. A missing file means defaults. Secrets never appear in `repr`; bad TOML raises
 `SettingsError` naming the file and line.
 """
 
@@ -56,10 +58,14 @@ class Settings:
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)
     db: str | None = None
     source: str | None = None
+    cli_as: str | None = None  # [cli] as: who acts at the command line, USER:ROLE
 
     def __repr__(self) -> str:
         systems = {name: mask(values) for name, values in self.systems.items()}
-        return f"Settings(systems={systems!r}, db={_mask_url(self.db)!r}, source={self.source!r})"
+        return (
+            f"Settings(systems={systems!r}, db={_mask_url(self.db)!r}, "
+            f"source={self.source!r}, cli_as={self.cli_as!r})"
+        )
 
     __str__ = __repr__
 
@@ -77,19 +83,22 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
         raise SettingsError(f"{file}: settings file not found; fix the path or ORDERHUB_CONFIG")
     systems = {name: _defaults() for name in SYSTEMS}
     for name, values in data.items():
-        if name == "db":
+        if name in _NOT_SYSTEMS:
             continue
         if not isinstance(values, dict):
             raise SettingsError(f"{file}: `{name}` must be a [table] of settings")
         systems.setdefault(name, _defaults()).update(values)
-    db = (data.get("db") or {}).get("url")
+    db = _section(file, data, "db").get("url")
+    cli_as = _section(file, data, "cli").get("as")
+    if cli_as is not None and not isinstance(cli_as, str):
+        raise SettingsError(f'{file}: [cli] as must be a string, e.g. as = "li.wei:ops_manager"')
     _apply_env(systems, env)
     db = env.get("ORDERHUB_DB") or db
     for name, values in systems.items():
         for key, cast in NUMBER_KEYS.items():
             if key in values:
                 values[key] = _cast(name, key, values[key], cast)
-    return Settings(systems=systems, db=db, source=source)
+    return Settings(systems=systems, db=db, source=source, cli_as=cli_as)
 
 
 def render_toml(systems: Mapping[str, Mapping[str, Any]]) -> str:
@@ -106,6 +115,16 @@ def render_toml(systems: Mapping[str, Mapping[str, Any]]) -> str:
 def mask(values: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of one system's settings with every secret replaced by ***."""
     return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in values.items()}
+
+
+_NOT_SYSTEMS = ("db", "cli")
+
+
+def _section(file: Path, data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise SettingsError(f"{file}: `{name}` must be a [table] of settings")
+    return value
 
 
 def _defaults() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Who may do what: the acting user, and the one table of role → allowed actions.
 
-Every door (CLI, API, editor) goes through the service functions, which call `require`
-before they act; the check is written here once.
+Every door (CLI, API, editor, scheduler) goes through the service functions, which call
+`require` before they act; the check is written here once. People act in one of `ROLES`;
+orderhub's own processes act as system actors (`SCHEDULER`), whose roles no person can
+be granted or claim.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from engine.errors import PermissionDenied
 
 ROLES = ("admin", "ops_manager", "reviewer", "warehouse", "finance", "auditor")
+SYSTEM_ROLES = ("scheduler",)
 
 _READ_ALL = {
     "versions.list",
@@ -27,6 +30,7 @@ _CHANGE = {
     "versions.rollback",
     "versions.approve",
     "runs.retry",
+    "runs.start",
 }
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
@@ -46,6 +50,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS),
     "finance": frozenset({"versions.list", "versions.show"} | _ORDERS),
+    # orderhub's own scheduler: it starts runs of active versions, nothing else
+    "scheduler": frozenset({"runs.start"}),
 }
 ACTIONS = frozenset().union(*ALLOWED.values())
 
@@ -61,13 +67,23 @@ class Actor:
         return f"{self.user}:{self.role}"
 
 
+#: the scheduler, as its runs and audit records name it
+SCHEDULER = Actor("scheduler", "scheduler")
+
+
 def parse_actor(text: str) -> Actor:
-    """``USER:ROLE`` as an `Actor`; raises `PermissionDenied` for a malformed value or role."""
+    """``USER:ROLE`` as an `Actor`; raises `PermissionDenied` for a malformed value, an
+    unknown role or a system role (no person acts as the scheduler)."""
     user, sep, role = text.strip().rpartition(":")
     if not sep or not user or not role:
-        raise PermissionDenied(f"--as {text!r}: write it as USER:ROLE, e.g. li.wei:ops_manager")
-    if role not in ALLOWED:
-        raise PermissionDenied(f"--as {text!r}: unknown role {role!r} (roles: {', '.join(ROLES)})")
+        raise PermissionDenied(
+            f"who is acting, {text!r}: write it as USER:ROLE, e.g. li.wei:ops_manager"
+        )
+    if role not in ROLES:
+        kind = "orderhub's own role" if role in SYSTEM_ROLES else "an unknown role"
+        raise PermissionDenied(
+            f"who is acting, {text!r}: {role!r} is {kind}; people act as one of {', '.join(ROLES)}"
+        )
     return Actor(user, role)
 
 

@@ -14,15 +14,16 @@ from typing import Any
 
 import typer
 
-from connectors.simulator.scenario_file import load_scenario
 from engine import registry
 from engine.errors import NotFound, OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
 from engine.settings import load_settings
 from engine.store import Store, open_store
-from engine.store.db import DEFAULT_URL, check_url
+from engine.store.db import check_url
 from engine.workflow import Workflow
 from service import logfile
+from service.access import Actor
+from service.cli_common import AS, database_url, fail
 from service.console import (
     RunDisplay,
     Verbosity,
@@ -33,12 +34,14 @@ from service.console import (
     summary_line,
     summary_table,
 )
-from service.intake import ScenarioInfo, check_systems, read_scenario
+from service.identity import acting_user
+from service.intake import check_systems
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
 from service.report import compare_with_expected
 from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
+from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.targets import is_file, load_file, resolve
 from service.versions_cli import audit_app, versions_app
 
@@ -98,6 +101,7 @@ def run(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="a line per page pulled, warnings as they happen"
     ),
+    as_: str | None = AS,
 ) -> None:
     """Pull every order, run each through WORKFLOW, print a summary and write a report.
 
@@ -108,6 +112,9 @@ def run(
     every order of the scenario is in; without, the systems in the settings file are pulled
     from each channel's saved cursor. One run of a workflow at a time: another one waits
     for it (up to --wait seconds). Progress shows on a terminal, not in a pipe.
+
+    It runs as --as, ORDERHUB_AS or [cli] as; on a store where nobody holds a role yet,
+    as your login in the role admin. It needs the role admin or ops_manager.
     """
     if quiet and verbose:
         typer.echo("error: --quiet and --verbose contradict each other; give one", err=True)
@@ -120,12 +127,11 @@ def run(
             raise NotFound(f"{workflow}: no such workflow file")  # before settings or a db
         verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
         options = RunOptions(
-            scenario, db, report, concurrency, config, since, until, tries, wait, verbosity
+            scenario, db, report, concurrency, config, since, until, tries, wait, verbosity, as_
         )
         result = _run(workflow, wf, options)
     except OrderhubError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     for channel, why in result["not_pulled"].items():  # the rest ran; a scheduler must see it
         typer.echo(f"error: {channel} was not pulled ({why}); the next run tries again", err=True)
     if result["not_pulled"]:
@@ -171,8 +177,7 @@ def simulator(
     try:
         data = load_scenario(scenario)
     except OrderhubError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     typer.echo("# orderhub.toml for this simulator (its test credentials):")
     typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
     sys.stdout.flush()
@@ -228,12 +233,13 @@ class RunOptions:
     tries: int = 3
     wait_s: float = DEFAULT_WAIT_S
     verbosity: Verbosity = "normal"
+    as_: str | None = None  # who is acting (else ORDERHUB_AS, [cli] as, the login as admin)
 
 
 def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     """The `run` door: settings, URL and scenario checked before the database is opened."""
     settings = load_settings(str(options.config) if options.config else None)
-    url = check_url(options.db or settings.db or DEFAULT_URL).render_as_string(False)
+    url = database_url(options.db, settings)
     if options.scenario is not None:
         info = read_scenario(options.scenario)
     else:
@@ -242,9 +248,10 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     store = open_store(url)
     quiet = options.verbosity == "quiet"
     try:
+        actor = acting_user(store, options.as_, configured=settings.cli_as)
         if not quiet:
             console.print(f"workflow: {resolve(store, ref, wf).label}")
-        outcome = _run_in(store, ref, wf, options, info, settings.systems)
+        outcome = _run_in(store, actor, ref, wf, options, info, settings.systems)
     finally:
         store.dispose()
     result, summary = outcome.report, outcome.summary
@@ -273,6 +280,7 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
 
 def _run_in(
     store: Store,
+    actor: Actor,
     ref: str,
     wf: Workflow | None,
     options: RunOptions,
@@ -290,6 +298,7 @@ def _run_in(
                 return asyncio.run(
                     run_workflow(
                         store,
+                        actor,
                         ref,
                         workflow=wf,
                         systems=systems,

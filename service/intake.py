@@ -6,12 +6,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from connectors import build_connectors
-from connectors.simulator.scenario_file import load_scenario
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import OnPage, ingest
 from engine.outbox import drain_outbox
@@ -36,29 +34,6 @@ class IntakeSummary:
     @property
     def orders_per_second(self) -> float:
         return self.runs / self.seconds if self.seconds else 0.0
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """What a run needs to know of a scenario file: its orders and the time they span."""
-
-    path: Path
-    refs: frozenset[str]
-    since: datetime
-    until: datetime  # just past the last update of any of its orders
-
-
-def read_scenario(path: str | Path) -> ScenarioInfo:
-    data = load_scenario(path)
-    refs, last = set(), None
-    for channel, orders in data["channels"].items():
-        for order in orders:
-            refs.add(f"{channel}:{order['order_id']}")
-            updated = datetime.fromisoformat(order["updated_at"])
-            last = updated if last is None or updated > last else last
-    since = datetime.fromisoformat(data["window"]["start"])
-    until = (last or datetime.fromisoformat(data["window"]["end"])) + timedelta(seconds=1)
-    return ScenarioInfo(Path(path), frozenset(refs), since, until)
 
 
 def check_systems(systems: dict[str, dict[str, Any]]) -> None:

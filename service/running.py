@@ -1,5 +1,10 @@
 """Use case: run a workflow — pull every channel, run each new or changed order, report.
 
+`run_workflow(store, actor, ref, …)` is what `orderhub run` calls, and what the scheduler and
+the API will call: the actor needs `runs.start` (admin, ops_manager, or the scheduler), and
+each call leaves one audit record (``run.start``) of who ran which version — the scheduler's
+runs as the scheduler's.
+
 One runner per workflow at a time, whatever process or machine it is in: `run_workflow`
 holds the lease ``run:<workflow id>`` (see `engine.store.leases`) while it pulls and runs.
 A second caller waits for it — telling `Watch.waiting` once who holds it and since when —
@@ -19,9 +24,11 @@ from typing import Any
 from engine.errors import LeaseHeld
 from engine.store import Store, leases
 from engine.workflow import Workflow
+from service.access import Actor, require
 from service.intake import IntakeSummary, check_systems, run_intake
 from service.report import build_report, unexpected_outcomes
 from service.targets import resolve
+from versions import audit
 
 #: how long a second runner of a workflow waits for the first by default
 DEFAULT_WAIT_S = 600.0
@@ -43,6 +50,7 @@ class RunOutcome:
     workflow_id: str
     version: str  # "order_intake v3", or "order_intake (draft from FILE, …)"
     draft: bool
+    started_by: str  # USER:ROLE, e.g. "scheduler:scheduler"
     summary: IntakeSummary
     report: dict[str, Any]
     troubled: dict[str, str] = field(default_factory=dict)  # ref -> why it ended badly
@@ -55,6 +63,7 @@ def lease_name(workflow_id: str) -> str:
 
 async def run_workflow(
     store: Store,
+    actor: Actor,
     ref: str,
     *,
     systems: dict[str, dict[str, Any]],
@@ -65,19 +74,21 @@ async def run_workflow(
     concurrency: int = 32,
     tries: int = 3,
     wait_s: float = DEFAULT_WAIT_S,
-    who: str = "orderhub run",
     watch: Watch | None = None,
 ) -> RunOutcome:
     """Pull new and changed orders from `systems` and finish every unfinished run of `ref`.
 
     `ref` is a workflow file (`workflow`, when the door has loaded it already), ``ID`` (its
-    active version) or ``ID@vN``. `refs` limits the report to those orders.
+    active version) or ``ID@vN``. `refs` limits the report to those orders. Raises
+    `PermissionDenied`, `NotFound` (no such workflow or version), `SettingsError` and
+    `LeaseHeld` (another runner kept the workflow past `wait_s`).
     """
+    require(actor, "runs.start")
     watch = watch or Watch()
     check_systems(systems)
     target = resolve(store, ref, workflow)
     wf = target.workflow
-    holder = f"{who} (pid {os.getpid()} on {socket.gethostname()})"
+    holder = f"{actor} (pid {os.getpid()} on {socket.gethostname()})"
     told = watch.waiting
 
     def on_wait(held: LeaseHeld) -> None:
@@ -96,6 +107,15 @@ async def run_workflow(
             since=held.since,
         ) from None
     with leases.kept(store, lease):
+        with store.session() as session, session.begin():
+            detail = {
+                "version": target.label,
+                "content_hash": wf.content_hash,
+                "draft": target.draft,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+            }
+            audit.record(session, actor, "run.start", f"workflow:{wf.id}", detail)
         summary = await run_intake(
             wf,
             store,
@@ -114,7 +134,7 @@ async def run_workflow(
     report["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
     report["not_pulled"] = summary.not_pulled
     return RunOutcome(
-        wf.id, target.label, target.draft, summary, report, unexpected_outcomes(store)
+        wf.id, target.label, target.draft, str(actor), summary, report, unexpected_outcomes(store)
     )
 
 

@@ -14,7 +14,8 @@ from connectors.simulator.server import SimulatorHandle, start_simulator
 from engine.loader import load_workflow
 from engine.store import Store
 from engine.workflow import Workflow
-from service.intake import IntakeSummary, read_scenario, run_intake
+from service.intake import IntakeSummary, run_intake
+from service.scenarios import read_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

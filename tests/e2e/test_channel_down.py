@@ -17,7 +17,7 @@ from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import start_simulator
 from engine.settings import render_toml
 from service.cli import app
-from service.intake import read_scenario
+from service.scenarios import read_scenario
 from tests.e2e.conftest import WORKFLOW
 
 

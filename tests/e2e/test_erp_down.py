@@ -10,8 +10,9 @@ from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import start_simulator
 from engine.store import Store
 from engine.workflow import Workflow
-from service.intake import read_scenario, run_intake
+from service.intake import run_intake
 from service.report import build_report, compare_with_expected
+from service.scenarios import read_scenario
 
 
 def test_erp_outage_falls_back_to_the_cache(intake: Workflow, store: Store, tmp_path: Path) -> None:

@@ -27,8 +27,9 @@ from engine.store.models import InventoryRow, OrderRow, StockMove
 from engine.store.orders import get_cursor
 from engine.store.outbound import CURSOR
 from engine.workflow import Workflow
-from service.intake import IntakeSummary, ScenarioInfo, read_scenario, run_intake
+from service.intake import IntakeSummary, run_intake
 from service.report import build_report, compare_with_expected
+from service.scenarios import ScenarioInfo, read_scenario
 
 Pair = tuple[str, str]
 

@@ -13,8 +13,8 @@ from connectors.simulator.server import start_simulator
 from connectors.simulator.state import SimOptions
 from engine.store import Store
 from engine.workflow import Workflow
-from service.intake import read_scenario
 from service.report import build_report, compare_with_expected
+from service.scenarios import read_scenario
 from tests.e2e.conftest import run_scenario
 
 

@@ -16,7 +16,7 @@ from engine.runner import RunEnv, Runner
 from engine.store import Store
 from engine.store.models import Effect, OrderRow, RunRow, StepRow, Waybill
 from engine.workflow import Workflow
-from service.intake import read_scenario
+from service.scenarios import read_scenario
 
 
 def first_shipped_run(store: Store, expected: dict) -> int:

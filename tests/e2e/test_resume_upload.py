@@ -17,7 +17,7 @@ from engine.runner import RunEnv, Runner
 from engine.store import Store
 from engine.store.models import Effect, OrderRow, RunRow, StepRow, Waybill
 from engine.workflow import Workflow
-from service.intake import read_scenario
+from service.scenarios import read_scenario
 
 
 def first_shipped_youzan_run(store: Store, expected: dict) -> tuple[int, str]:

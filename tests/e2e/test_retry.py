@@ -26,10 +26,11 @@ from engine.store.models import RunRow, StepRow, Waybill
 from engine.workflow import Workflow
 from service.access import Actor
 from service.cli import app
-from service.intake import read_scenario, run_intake
+from service.intake import run_intake
 from service.orders import order_history
 from service.report import build_report, compare_with_expected
 from service.runs import list_stopped, retry
+from service.scenarios import read_scenario
 from tests.e2e.conftest import WORKFLOW
 from versions.audit import list_entries
 

@@ -17,8 +17,8 @@ from connectors.simulator.state import SimOptions
 from engine.store import Store
 from engine.store.models import OrderRow, QueueItem
 from engine.workflow import Workflow
-from service.intake import read_scenario
 from service.report import build_report
+from service.scenarios import read_scenario
 from tests.e2e.conftest import run_scenario
 
 

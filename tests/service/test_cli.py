@@ -150,7 +150,7 @@ def test_run_against_a_standalone_simulator_from_the_settings_file(tmp_path: Pat
     """The code path of production: systems from orderhub.toml, pulled by time range."""
     from connectors.simulator.server import start_simulator
     from engine.settings import render_toml
-    from service.intake import read_scenario
+    from service.scenarios import read_scenario
 
     scenario = ROOT / "tests" / "fixtures" / "intake-1200-s7.json"
     info = read_scenario(scenario)

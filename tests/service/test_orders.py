@@ -23,8 +23,9 @@ from engine.store import Store
 from nodes.rules import normalise_phone
 from service.access import ROLES, Actor, allowed
 from service.cli import app
-from service.intake import read_scenario, run_intake
+from service.intake import run_intake
 from service.orders import HIDDEN, QueueEntry, list_orders, order_history
+from service.scenarios import read_scenario
 from service.versioning import save_version
 
 ROOT = Path(__file__).resolve().parents[2]

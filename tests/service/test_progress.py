@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.simulator.generator import generate_scenario, write_scenario
-from service.intake import read_scenario
+from service.scenarios import read_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = str(ROOT / "workflows" / "order_intake.yaml")

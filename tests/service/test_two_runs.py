@@ -20,8 +20,8 @@ from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import settings_for, start_simulator
 from engine.settings import render_toml
 from engine.store import leases, open_store
-from service.intake import read_scenario
 from service.report import compare_with_expected
+from service.scenarios import read_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "workflows" / "order_intake.yaml"
