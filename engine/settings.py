@@ -14,8 +14,8 @@ breaker_cooldown_s, rate_per_s (pace calls, e.g. 30 for SF's test environment) a
 rate_limit_wait_s (how long a rate-limited call keeps trying; 60).
 
 The doors read settings (the CLI at its entry, the API at start-up) and hand what a use
-case needs to it; nothing below the doors reads them. A missing file means defaults. Secrets never appear in `repr`; bad TOML raises
-`SettingsError` naming the file and line.
+case needs to it; nothing below the doors reads them. A missing file means defaults.
+Secrets never appear in `repr`; bad TOML raises `SettingsError` naming the file and line.
 """
 
 from __future__ import annotations
