@@ -114,6 +114,7 @@ class HttpClient:
         parse: Callable[[Response], T],
         retry: bool = False,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        retry_unreconciled: bool = True,
         timeout_s: float | None = None,
         **kwargs: Any,
     ) -> T:
@@ -122,7 +123,10 @@ class HttpClient:
         `retry=True` only for calls that are safe to repeat (reads, idempotent writes):
         `Timeout`, `RateLimited` and `Unavailable` are then retried with jittered backoff.
         `reconcile`, when given, runs before each retry (e.g. "query by the idempotency
-        key"); a result other than None is returned instead of retrying.
+        key"); a result other than None is returned instead of retrying. When the reconcile
+        itself fails (the system could not be asked), the call is retried anyway if
+        `retry_unreconciled` (the system refuses a repeated key by itself), else it ends
+        with the error that stopped it (a repeat could make the effect twice).
         `kwargs`: `params` (query, encoded like a form), `json`, `data` (a form dict, or
         bytes/str sent as is), `content` (bytes, same as `data`), `headers`.
         """
@@ -135,7 +139,7 @@ class HttpClient:
             response = await self._send(method, url, timeout, kwargs)
             return parse(response)
 
-        return await self._with_retries(once, retry, reconcile)
+        return await self._with_retries(once, retry, reconcile, retry_unreconciled)
 
     async def aclose(self) -> None:
         """Close the session if one was opened; a later call opens a new one."""
@@ -153,6 +157,7 @@ class HttpClient:
         once: Callable[[], Awaitable[T]],
         retry: bool,
         reconcile: Callable[[], Awaitable[T | None]] | None,
+        retry_unreconciled: bool = True,
     ) -> T:
         failures = 0
         patience = Patience(self.rate_limit_wait_s, self.backoff_s, self.clock, self.sleep)
@@ -172,14 +177,19 @@ class HttpClient:
                 if not retry or not await patience.wait_or_give_up(exc.retry_after_s):
                     raise  # "slow down", not "down"; past rate_limit_wait_s: give up
                 continue
-            except RETRYABLE:
+            except RETRYABLE as exc:
                 self.breaker.record_failure()
                 failures += 1
                 if not retry or failures > self.retries:
                     raise
                 await self.sleep(self.backoff_s * (2**failures) * (0.25 + random.random() / 2))
                 if reconcile is not None:
-                    found = await _quietly(reconcile)
+                    try:
+                        found = await reconcile()
+                    except ConnectorError:
+                        if not retry_unreconciled:
+                            raise exc from None
+                        found = None
                     if found is not None:
                         return found
                 continue
@@ -378,10 +388,3 @@ async def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLo
     session.detach()  # counts as closed: no "unclosed session" warning
     if connector is not None and loop is not None and loop.is_closed():
         await connector.close()  # marks it closed; its loop cannot close the sockets any more
-
-
-async def _quietly(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
-    try:
-        return await reconcile()
-    except ConnectorError:
-        return None

@@ -7,9 +7,11 @@ and ``x-dataDigest = base64(md5(body + appSecret))`` over the exact bytes sent. 
 ``S…`` code (S206/S221 rate limits, S211 bad signature, S200/S202/S203 backend trouble).
 
 The idempotency key is the `partnerOrderCode` (the merchant's order code). What ZTO does
-with a repeated one is not in its public document, so after a timeout, a 5xx or a
-duplicate refusal the connector asks `getOrderInfo` by that code before creating again,
-and never creates twice without asking. See docs/carriers.md for what is certain.
+with a repeated one is not in its public document, so the connector never sends a create
+without having asked `getOrderInfo` by that code first: before the first try, and before
+every retry after a timeout or a 5xx; when it cannot ask, it stops with the error instead
+of creating blind. A duplicate refusal is answered by the same search. See
+docs/carriers.md for what is certain and what is not.
 """
 
 from __future__ import annotations
@@ -54,11 +56,15 @@ class ZtoConnector:
     async def create_order(self, key: str, order: dict, sender: dict) -> str:
         """The bill code (waybill number) for `order`, creating the ZTO order once per `key`.
 
-        A timeout or outage is followed by a search by the key before the retry; a
-        duplicate refusal is answered by the search.
+        Asks by the key first (one call more per waybill: ZTO may not refuse a repeated
+        key); a timeout or outage is followed by a search by the key before the retry, and
+        a duplicate refusal is answered by the search.
         """
         if not key or len(key) > 64:
             raise Rejected(SYSTEM, "order key must be 1..64 characters")
+        made = await self.search_order(key)
+        if made is not None:
+            return made
         body = build_order(key, order, sender, self._account)
         waybill = await self._call(
             CREATE_PATH, body, _parse_create, reconcile=lambda: self.search_order(key)
@@ -78,6 +84,7 @@ class ZtoConnector:
         await self._http.aclose()
 
     async def _call(self, path: str, payload: dict, parse: Any, reconcile: Any = None) -> Any:
+        """POST `payload` signed; a create (with `reconcile`) is never retried unasked."""
         body = orjson.dumps(payload)
         headers = {
             "Content-Type": "application/json; charset=UTF-8",
@@ -86,7 +93,7 @@ class ZtoConnector:
         }
         return await self._http.call(
             "POST", path, content=body, headers=headers, parse=parse, retry=True,
-            reconcile=reconcile,
+            reconcile=reconcile, retry_unreconciled=False,
         )  # fmt: skip
 
 

@@ -239,6 +239,8 @@ class SimState:
             self.counters[f"call_{system}:{call}"] += 1
         played = self.faults.play(system, call)
         if played.delay_s:
+            self.counters["delayed_" + system] += 1
+            self.counters["delay_ms_" + system] += round(played.delay_s * 1000)
             scope_state = request.scope.setdefault("state", {})
             scope_state[DELAY_KEY] = scope_state.get(DELAY_KEY, 0.0) + played.delay_s
         if played.mode in (None, "timeout"):

@@ -63,6 +63,8 @@ def build_stats(state: SimState, prefixes: list[str]) -> dict[str, Any]:
         "trade_get_calls": state.counters["trade_get_youzan"],
         "requests": dict(state.counters_for("req_")),
         "calls": calls,
+        "delayed": state.counters_for("delayed_"),
+        "delay_ms": state.counters_for("delay_ms_"),
         "pages_repeated": {ch: state.counters[f"page_twice_{ch}"] for ch in CHANNELS},
         "orders_moved": {ch: state.counters[f"order_moves_{ch}"] for ch in CHANNELS},
     }
