@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.douyin import DouyinConnector
 from connectors.erp import ErpConnector
@@ -27,6 +27,7 @@ CHANNEL_CLASSES = {"youzan": YouzanConnector, "douyin": DouyinConnector, "h5": H
 BACKUP_CARRIERS = {"zto": (ZtoConnector, ("app_key", "app_secret", "account_id"))}
 
 
+@runtime_checkable
 class Carrier(Protocol):
     """What every carrier connector offers the waybill node.
 
