@@ -24,6 +24,7 @@ from connectors.response import retry_after
 from connectors.simulator.server import free_port
 from connectors.wecom import WecomConnector
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
+from tests.connectors.conftest import CLIENT_TIMEOUT_S
 
 
 class FakeClock:
@@ -66,7 +67,7 @@ def test_a_success_resets_the_count():
 
 @pytest.fixture
 async def client(sim):
-    http = HttpClient("wecom", sim.base_url, timeout_s=0.5, retries=3, backoff_s=0.01)
+    http = HttpClient("wecom", sim.base_url, timeout_s=CLIENT_TIMEOUT_S, retries=3, backoff_s=0.01)
     yield http
     await http.aclose()
 

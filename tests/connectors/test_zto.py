@@ -14,7 +14,7 @@ from connectors.simulator.server import SimulatorHandle, start_simulator
 from connectors.simulator.state import SimOptions
 from connectors.zto import CODE, CREATE_PATH, ZtoConnector, digest
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
-from tests.connectors.conftest import CLIENT_TIMEOUT_S, SCENARIO_PATH
+from tests.connectors.conftest import CLIENT_TIMEOUT_S, SCENARIO_PATH, TIMEOUT_HOLD_S
 
 BILL = re.compile(r"^73\d{12}$")
 SENDER = {"name": "仓库", "phone": "021-55550000", "province": "上海市", "city": "上海市",
@@ -35,7 +35,7 @@ def zto(hub):
 @pytest.fixture(scope="module", params=VARIANTS)
 def variant_sim(request):
     """A simulator per documented-or-not variant of a repeated partnerOrderCode."""
-    options = SimOptions(timeout_sleep_s=1.0, zto_duplicate=request.param)
+    options = SimOptions(timeout_sleep_s=TIMEOUT_HOLD_S, zto_duplicate=request.param)
     with start_simulator(str(SCENARIO_PATH), in_process=True, options=options) as handle:
         yield handle
 
