@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from engine.errors import WorkflowError
+from engine.errors import InvalidInput, NotFound
 from engine.store import Store
 from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, Waybill
 from service.access import Actor, allowed, require
@@ -155,7 +155,7 @@ def order_history(store: Store, actor: Actor, ref: str) -> OrderHistory:
             )
         ).first()
         if order is None:
-            raise WorkflowError(f"no order {ref}; `orderhub orders list` shows the newest orders")
+            raise NotFound(f"no order {ref}; the list of orders shows the newest ones")
         mask = ContactMask(allowed(actor, "orders.contact"), _receiver(order.canonical)["phone"])
         runs = conn.execute(
             select(*_RUN_COLUMNS).where(RunRow.order_pk == order.id).order_by(RunRow.id)
@@ -182,7 +182,9 @@ def list_orders(
     """The newest orders (by creation time), optionally of one status or channel."""
     require(actor, "orders.list")
     if not 1 <= limit <= MAX_LIMIT:
-        raise WorkflowError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
+        raise InvalidInput(
+            f"the limit must be between 1 and {MAX_LIMIT}, not {limit}", field="limit"
+        )
     query = select(
         OrderRow.channel,
         OrderRow.order_id,
@@ -210,8 +212,9 @@ def list_orders(
 def _parse_ref(ref: str) -> tuple[str, str]:
     channel, sep, order_id = ref.strip().partition(":")
     if not sep or not channel or not order_id:
-        raise WorkflowError(
-            f"order {ref!r}: write it as CHANNEL:ORDER_ID, e.g. youzan:E20260110000001"
+        raise InvalidInput(
+            f"order {ref!r}: write it as CHANNEL:ORDER_ID, e.g. youzan:E20260110000001",
+            field="ref",
         )
     return channel, order_id
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.errors import WorkflowError
+from engine.errors import InvalidInput, NotFound
 from engine.store import Store
 from engine.store.models import OrderRow, QueueItem
 from service.access import Actor, require
@@ -50,9 +50,9 @@ def decide(
     """Record a person's decision on an order waiting in a queue."""
     require(actor, "queue.decide")
     if decision not in DECISIONS:
-        raise WorkflowError(f"decision must be one of {', '.join(DECISIONS)}")
+        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)}", field="decision")
     if not reason.strip():
-        raise WorkflowError('a decision needs a reason (--reason "…"); it goes in the audit log')
+        raise InvalidInput("a decision needs a reason; it goes in the audit log", field="reason")
     channel, _, order_id = ref.partition(":")
     with store.session() as session, session.begin():
         query = (
@@ -68,7 +68,7 @@ def decide(
             query = query.where(QueueItem.queue == queue)
         item = session.scalars(query).first()
         if item is None:
-            raise WorkflowError(f"{ref} waits in no queue{f' {queue}' if queue else ''}")
+            raise NotFound(f"{ref} waits in no queue{f' {queue}' if queue else ''}")
         item.status = {"release": "released", "cancel": "cancelled"}[decision]
         audit.record(
             session,

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.errors import PermissionDenied, WorkflowError
+from engine.errors import InvalidInput, PermissionDenied
 from engine.store import Store
 from engine.store.models import Base, utcnow
 from service.access import ROLES, Actor, parse_actor, require
@@ -37,8 +37,8 @@ def acting(store: Store, text: str) -> Actor:
         grants = session.scalar(select(func.count()).select_from(UserRoleRow))
         if grants and session.get(UserRoleRow, (actor.user, actor.role)) is None:
             raise PermissionDenied(
-                f"{actor.user} does not hold the role {actor.role}; an admin grants it with "
-                f"`orderhub users grant {actor.user} {actor.role} --reason …`"
+                f"{actor.user} does not hold the role {actor.role}; an admin must grant it "
+                "first (the list of users shows who holds which role)"
             )
     return actor
 
@@ -47,7 +47,7 @@ def grant(store: Store, actor: Actor, user: str, role: str, reason: str) -> bool
     """Give `user` the role `role` (audited); False when they held it already."""
     require(actor, "roles.grant")
     if role not in ROLES:
-        raise WorkflowError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+        raise InvalidInput(f"unknown role {role!r} (roles: {', '.join(ROLES)})", field="role")
     with store.session() as session, session.begin():
         if session.get(UserRoleRow, (user, role)) is not None:
             return False

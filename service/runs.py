@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from engine.errors import WorkflowError
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.store import Store
 from engine.store.models import OrderRow, RunRow
 from service.access import Actor, require
@@ -52,7 +52,7 @@ def list_stopped(
     require(actor, "runs.list")
     statuses = STOPPED if status is None else (status,)
     if not set(statuses) <= set(STOPPED):
-        raise WorkflowError(f"status must be one of {', '.join(STOPPED)}")
+        raise InvalidInput(f"status must be one of {', '.join(STOPPED)}", field="status")
     query = (
         select(RunRow, OrderRow.channel, OrderRow.order_id)
         .join(OrderRow, OrderRow.id == RunRow.order_pk)
@@ -74,9 +74,11 @@ def retry(store: Store, actor: Actor, run_ids: list[int], reason: str) -> list[S
     require(actor, "runs.retry")
     run_ids = list(dict.fromkeys(run_ids))
     if not reason.strip():
-        raise WorkflowError('a retry needs a reason (--reason "…"); it goes in the audit log')
+        raise InvalidInput("a retry needs a reason; it goes in the audit log", field="reason")
     if not run_ids:
-        raise WorkflowError("name at least one run id (orderhub runs list shows them)")
+        raise InvalidInput(
+            "name at least one run id (the list of stopped runs shows them)", field="run_ids"
+        )
     with store.session() as session, session.begin():
         rows = session.execute(
             select(RunRow, OrderRow.channel, OrderRow.order_id)
@@ -87,10 +89,12 @@ def retry(store: Store, actor: Actor, run_ids: list[int], reason: str) -> list[S
         found = {run.id: _stopped(run, f"{ch}:{oid}") for run, ch, oid in rows}
         missing = [str(i) for i in run_ids if i not in found]
         if missing:
-            raise WorkflowError(f"no run {', '.join(missing)}")
+            raise NotFound(f"no run {', '.join(missing)}; nothing was sent back")
         running = [str(i) for i, run in found.items() if run.status not in STOPPED]
         if running:
-            raise WorkflowError(f"run {', '.join(running)} did not stop on an error")
+            raise Conflict(
+                f"run {', '.join(running)} did not stop on an error; nothing was sent back"
+            )
         session.execute(update(RunRow).where(RunRow.id.in_(list(found))).values(status="retry"))
         for run in found.values():
             detail = {"ref": run.ref, "node": run.node, "attempt": run.attempt}

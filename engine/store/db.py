@@ -1,10 +1,11 @@
 """Opening a store: the engine, its sessions and its schema (brought up to date by Alembic).
 
-SQLite by default (`orderhub.db`, WAL mode), or PostgreSQL (production), through `--db` or
-`ORDERHUB_DB`. `check_url` says in one line what is wrong with a URL before anything is
-created: other backends are refused, ``postgres://`` and ``postgresql://`` mean PostgreSQL
-through psycopg, and a bare path is a SQLite file only when it exists or ends in `.db`,
-`.sqlite` or `.sqlite3` (so a typo does not become a new empty database).
+SQLite by default (`orderhub.db`, WAL mode), or PostgreSQL (production); the doors decide
+which (`--db`, `ORDERHUB_DB`, `[db] url`) and pass the URL in. `check_url` says in one line
+what is wrong with a URL before anything is created: other backends are refused,
+``postgres://`` and ``postgresql://`` mean PostgreSQL through psycopg, and a bare path is a
+SQLite file only when it exists or ends in `.db`, `.sqlite` or `.sqlite3` (so a typo does
+not become a new empty database).
 
 Engines hide statement parameters from their errors (`hide_parameters`): an error about an
 order's row never carries the order (its receiver's phone and address) with it. Migrations
@@ -14,7 +15,6 @@ one fresh database do not both create its tables.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,13 +65,6 @@ class Store:
         self.engine.dispose()
 
 
-def resolve_url(url: str | None = None) -> str:
-    """The database URL: the one given, else ORDERHUB_DB, else the SQLite file default."""
-    return check_url(url or os.environ.get("ORDERHUB_DB") or DEFAULT_URL).render_as_string(
-        hide_password=False
-    )
-
-
 def check_url(url: str) -> URL:
     """`url` as a SQLAlchemy URL orderhub can open, or `InvalidInput` saying why not.
 
@@ -113,8 +106,8 @@ def check_url(url: str) -> URL:
 
 
 def open_store(url: str | None = None, *, migrate: bool = True, pool_size: int = 20) -> Store:
-    """Open the database at `url` and bring its schema to the newest migration."""
-    parsed = check_url(url or os.environ.get("ORDERHUB_DB") or DEFAULT_URL)
+    """Open the database at `url` (default orderhub.db) and bring its schema up to date."""
+    parsed = check_url(url or DEFAULT_URL)
     common = {"pool_size": pool_size, "max_overflow": pool_size, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30}, **common, **_JSON)

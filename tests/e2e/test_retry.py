@@ -143,11 +143,11 @@ def test_a_run_gives_up_after_its_tries_and_a_person_sends_it_back(
 
 
 def test_retry_refuses_runs_that_did_not_stop(store: Store) -> None:
-    from engine.errors import PermissionDenied, WorkflowError
+    from engine.errors import InvalidInput, NotFound, PermissionDenied
 
-    with pytest.raises(WorkflowError, match="no run 999"):
+    with pytest.raises(NotFound, match="no run 999"):
         retry(store, LI, [999], "because")
-    with pytest.raises(WorkflowError, match="needs a reason"):
+    with pytest.raises(InvalidInput, match="needs a reason"):
         retry(store, LI, [1], " ")
     with pytest.raises(PermissionDenied, match="runs.retry"):
         retry(store, Actor("zhao.min", "auditor"), [1], "because")

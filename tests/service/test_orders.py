@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import SimulatorHandle, start_simulator
-from engine.errors import PermissionDenied, WorkflowError
+from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.loader import load_workflow
 from engine.store import Store
 from nodes.rules import normalise_phone
@@ -202,9 +202,9 @@ def test_the_use_cases_check_the_role_and_their_arguments(store: Store) -> None:
         order_history(store, Actor("x", "intern"), "h5:H1")
     with pytest.raises(PermissionDenied):
         list_orders(store, Actor("x", "intern"))
-    with pytest.raises(WorkflowError, match="no order h5:H1"):
+    with pytest.raises(NotFound, match="no order h5:H1"):
         order_history(store, WU, "h5:H1")
-    with pytest.raises(WorkflowError, match="between 1 and 1000"):
+    with pytest.raises(InvalidInput, match="between 1 and 1000"):
         list_orders(store, WU, limit=1001)
     assert list_orders(store, WU) == []
     assert list_orders(store, WU) == []

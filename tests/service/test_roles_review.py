@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import PermissionDenied, WorkflowError
+from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.order import Order
 from engine.store import Store
 from engine.store import orders as order_store
@@ -74,12 +74,12 @@ def test_a_review_decision_is_recorded_and_audited(store: Store, tmp_path: Path)
     assert (item.ref, item.reason) == (ref, "possible duplicate of h5:H0")
     with pytest.raises(PermissionDenied):
         decide(store, Actor("wu.lei", "warehouse"), ref, "release", "not my job")
-    with pytest.raises(WorkflowError, match="needs a reason"):
+    with pytest.raises(InvalidInput, match="needs a reason"):
         decide(store, reviewer, ref, "release", " ")
     done = decide(store, reviewer, ref, "release", "same buyer ordered twice on purpose")
     assert done.status == "released"
     assert list_items(store, reviewer, "review") == []
-    with pytest.raises(WorkflowError, match="waits in no queue"):
+    with pytest.raises(NotFound, match="waits in no queue"):
         decide(store, reviewer, ref, "cancel", "again")
     (entry,) = list_entries(store)
     assert (entry.action, entry.subject, entry.actor, entry.detail["decision"]) == (
