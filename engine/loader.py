@@ -19,7 +19,7 @@ import jsonschema
 from engine.errors import Problem, ValidationError
 from engine.validation import Checked, check_semantics
 from engine.workflow import Location, NodeSpec, Trigger, Workflow
-from engine.yaml_source import Document, Path, parse
+from engine.yaml_source import MAX_BYTES, Document, Path, parse, size_problem
 
 SCHEMA_FILE = FsPath(__file__).with_name("schema") / "workflow.schema.json"
 
@@ -74,7 +74,13 @@ def _read(source: str | os.PathLike, text: str | None) -> tuple[str, str, list[P
     if text is not None:
         return file, text, []
     try:
-        return file, FsPath(file).read_text(encoding="utf-8"), []
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:  # never read a huge file whole: say where it passes the limit
+                head = handle.read(MAX_BYTES).decode("utf-8", errors="ignore")
+                return file, "", [size_problem(head, file, size)]
+            text = handle.read().decode("utf-8")
+            return file, text.replace("\r\n", "\n").replace("\r", "\n"), []  # as text mode
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return file, "", [Problem(file, 1, 1, f"cannot read the workflow file: {reason}")]
