@@ -25,20 +25,27 @@ SCHEMA_FILE = FsPath(__file__).with_name("schema") / "workflow.schema.json"
 
 
 def load_workflow(
-    source: str | os.PathLike, *, text: str | None = None, overrides: dict | None = None
+    source: str | os.PathLike,
+    *,
+    text: str | None = None,
+    overrides: dict | None = None,
+    saved: bool = False,
 ) -> Workflow:
     """The validated `Workflow` of `source` (a path, or the file name to report with `text`).
 
     `overrides` replaces param defaults (checked like the defaults). Raises `ValidationError`
-    listing every problem found.
+    listing every problem found. `saved` is for a version saved earlier: problems under rules
+    it may predate (an outcome routed nowhere, an expression's type) do not stop the load but
+    become the workflow's `refusals`, so it can be listed, shown and diffed, never run.
     """
     file, text, problems = _read(source, text)
     if problems:
         raise ValidationError(problems)
     doc, problems, checked = _check(file, text, overrides)
-    if problems:
+    late = set(checked.late) if saved else set()
+    if any(p not in late for p in problems):
         raise ValidationError(problems)
-    return _build(doc, checked)
+    return _build(doc, checked, tuple(p for p in problems if p in late))
 
 
 def check_workflow(
@@ -142,7 +149,7 @@ def _label(path: Path) -> str:
     return text or "document"
 
 
-def _build(doc: Document, checked: Checked) -> Workflow:
+def _build(doc: Document, checked: Checked, refusals: tuple[Problem, ...] = ()) -> Workflow:
     data: dict[str, Any] = doc.data
     nodes: dict[str, NodeSpec] = {}
     for index, node in enumerate(data["nodes"]):
@@ -176,4 +183,5 @@ def _build(doc: Document, checked: Checked) -> Workflow:
         file=doc.file,
         require_approval=bool(data.get("require_approval", False)),
         description=data.get("description", ""),
+        refusals=refusals,
     )

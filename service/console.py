@@ -45,7 +45,12 @@ def summary_table(summary: IntakeSummary, report: dict[str, Any]) -> Table:
 
 
 def nodes_table(described: list[dict[str, Any]]) -> Table:
-    table = Table(title="node types", show_lines=True)
+    table = Table(
+        title="node types",
+        show_lines=True,
+        caption="(end): the run may end on this outcome when the workflow routes it nowhere; "
+        "every other outcome needs a route or `next`",
+    )
     for column in ("type", "summary", "outcomes", "params"):
         table.add_column(column)
     for d in described:
@@ -54,7 +59,8 @@ def nodes_table(described: list[dict[str, Any]]) -> Table:
             for name, schema in d["params"].items()
         )
         kind = " (source)" if d["source"] else " (side effects)" if d["side_effects"] else ""
-        table.add_row(d["type"] + kind, d["summary"], ", ".join(d["outcomes"]), params)
+        outcomes = ", ".join(o + (" (end)" if o in d["terminal"] else "") for o in d["outcomes"])
+        table.add_row(d["type"] + kind, d["summary"], outcomes, params)
     return table
 
 

@@ -77,3 +77,4 @@ class TEnd:
         status: str = "done"
 
     outcomes = ("done",)
+    terminal = ("done",)

@@ -186,6 +186,16 @@ CASES = [
         "(its outcomes: unique, duplicate)",
     ),
     (
+        "an outcome routed nowhere",
+        "routes: {ok: waybill, low: review, out: review}",
+        "routes: {ok: waybill, low: review}",
+        27,
+        5,
+        "node 'stock' routes outcome 'out' of t_stock nowhere: add `out: <node id>` under its "
+        "routes (or a `next:`); only an outcome its type marks as an end (`orderhub nodes`) "
+        "may end a run",
+    ),
+    (
         "param default out of its own bounds",
         "default: 60, minimum: 1",
         "default: 0, minimum: 1",
