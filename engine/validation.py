@@ -3,7 +3,8 @@
 `check_semantics` finds every problem it can, each located by the YAML marks: param
 defaults and overrides against their own type and bounds; node types against the registry;
 each node's `with:` (templates rendered against params) against the type's `Params` model;
-expressions (templates and ``x-expression`` fields) compiled and their names checked;
+expressions (templates and ``x-expression`` fields) compiled, their names checked and their
+types (`engine.expression_types`: an ``x-expression: boolean`` field must be true/false);
 ``x-order-fields`` lists against `ORDER_FIELDS`; then the graph (`engine.graph_checks`):
 edges to missing nodes, outcomes a type cannot emit, outcomes routed nowhere, exactly one
 source, never a target, reachability and that the graph is a DAG.
@@ -20,6 +21,7 @@ import pydantic
 
 from engine import registry
 from engine.errors import Problem
+from engine.expression_types import Type, check_types, condition_problem, environment
 from engine.expressions import (
     ExpressionError,
     compile_expression,
@@ -98,6 +100,7 @@ class _Checker:
         ]
         self.ids: dict[str, int] = {}
         self.types: dict[str, type] = {}  # node id → node type class
+        self._env: Type | None = None
 
     def report(
         self, path: Path, message: str, *, key: bool = False, offset: int = 0, late: bool = False
@@ -237,7 +240,8 @@ class _Checker:
             key = info.alias or name
             value = config.get(key)
             if extra.get("x-expression") and isinstance(value, str) and "{{" not in value:
-                self._expression(value, (*base, key), 0)
+                condition = extra["x-expression"] == "boolean"
+                self._expression(value, (*base, key), 0, condition=condition)
             if extra.get("x-order-fields") and key not in runtime | skip:
                 self._order_fields(value, (*base, key))
         return config
@@ -262,8 +266,11 @@ class _Checker:
             ok, reads_run = ok and sub_ok, reads_run or sub_run
         return ok, reads_run
 
-    def _expression(self, src: str, path: Path, offset: int) -> tuple[bool, set[str]]:
-        """Compile `src` (written at `offset` in the value at `path`) and check its names."""
+    def _expression(
+        self, src: str, path: Path, offset: int, *, condition: bool = False
+    ) -> tuple[bool, set[str]]:
+        """Compile `src` (written at `offset` in the value at `path`), check its names, then
+        its types (a `condition` must be true or false)."""
         try:
             compile_expression(src)
         except ExpressionError as exc:
@@ -276,7 +283,21 @@ class _Checker:
             if why:
                 ok = False
                 self.report(path, f"{why} (in {src!r})", offset=offset + at)
+        if ok:
+            typed = check_types(src, self.env())
+            for at, message in typed.problems:
+                self.report(path, f"{message} (in {src!r})", offset=offset + at, late=True)
+            why = condition_problem(src, typed.result) if condition else None
+            if why and not typed.problems:
+                self.report(path, why, offset=offset + len(src) - len(src.lstrip()), late=True)
+            ok = not typed.problems  # a template that would fail is not rendered as well
         return ok, names
+
+    def env(self) -> Type:
+        """What expressions read here: the order model, these params, earlier state."""
+        if self._env is None:
+            self._env = environment({n: p.type for n, p in self.out.params.items()})
+        return self._env
 
     def _name_problem(self, name: str) -> str | None:
         root, _, rest = name.partition(".")

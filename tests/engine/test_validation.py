@@ -112,6 +112,32 @@ CASES = [
         "unknown order field 'order.amout'; did you mean 'order.amount'?",
     ),
     (
+        "a condition that is not true or false",
+        """'order.status == "paid"'""",
+        """'order.amount'""",
+        19,
+        19,
+        "a condition must be true or false, but order.amount is a number; write a comparison "
+        "such as order.amount > 0",
+    ),
+    (
+        "a number compared with a string",
+        """'order.status == "paid"'""",
+        """'order.amount > "500"'""",
+        19,
+        32,
+        '> compares a number (order.amount) with a string ("500"), which zen refuses at run '
+        "time; write the number without quotes: order.amount > 500",
+    ),
+    (
+        "a type error in a template",
+        "order {{ order.ref }}",
+        "order {{ order.ref * 2 }}",
+        35,
+        51,
+        "* works on numbers, but order.ref is a string (in 'order.ref * 2')",
+    ),
+    (
         "unknown name without a root",
         """'order.status == "paid"'""",
         """'amount > 100'""",
