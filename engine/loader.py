@@ -16,7 +16,9 @@ from typing import Any
 
 import jsonschema
 
+from engine import registry
 from engine.errors import Problem, ValidationError
+from engine.params_schema import editor_schema
 from engine.validation import Checked, check_semantics
 from engine.workflow import Location, NodeSpec, Trigger, Workflow
 from engine.yaml_source import MAX_BYTES, Document, Path, parse, size_problem
@@ -59,8 +61,9 @@ def check_workflow(
 
 
 def workflow_schema() -> dict:
-    """The workflow document's JSON Schema (draft 2020-12), for `orderhub schema` and editors."""
-    return copy.deepcopy(_schema())
+    """The workflow document's JSON Schema (draft 2020-12) for `orderhub schema` and editors:
+    with each node type's params, templates allowed (`engine.params_schema`)."""
+    return editor_schema(_schema(), registry.all_types())
 
 
 # --- private helpers -------------------------------------------------------------------

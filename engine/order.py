@@ -36,7 +36,7 @@ class Receiver(BaseModel):
 
 class Line(BaseModel):
     model_config = ConfigDict(extra="allow")
-    sku: str = Field(description="the line's SKU (the ERP's material number)")
+    sku: str = Field(description="the line's SKU, the ERP's material number")
     title: str = Field("", description="the product title")
     qty: int = Field(description="quantity ordered")
     price: Decimal = Field(Decimal("0"), description="unit price in yuan")
@@ -95,6 +95,19 @@ class OrderField:
             head, _, rest = self.path.partition(".")
             return f"order.{head}[0].{rest}"
         return f"order.{self.path}"
+
+    def as_data(self) -> dict:
+        """The field as `orderhub fields --json` prints it."""
+        about = self.description
+        if self.per_line:
+            head, _, rest = self.path.partition(".")
+            about += f"; for every line: map(order.{head}, #.{rest})"
+        return {
+            "field": self.expression,
+            "path": self.path,
+            "type": self.type + (" or null" if self.nullable else ""),
+            "description": about,
+        }
 
 
 @lru_cache(maxsize=1)

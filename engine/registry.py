@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from engine.errors import WorkflowError
+from engine.params_schema import shape
 
 T = TypeVar("T")
 
@@ -69,8 +70,10 @@ def all_types() -> dict[str, type]:
 
 def describe(cls: type) -> dict[str, Any]:
     """A node type as data: summary, outcomes (and which may end a run), params with
-    defaults and bounds."""
+    defaults, bounds and shape (``{warehouse: [province, …]}``)."""
     schema = cls.Params.model_json_schema()
+    defs = schema.get("$defs", {})
+    properties = schema.get("properties", {})
     return {
         "type": cls.type_name,
         "summary": (cls.__doc__ or "").strip().splitlines()[0],
@@ -78,7 +81,8 @@ def describe(cls: type) -> dict[str, Any]:
         "terminal": list(cls.terminal),
         "source": cls.source,
         "side_effects": cls.side_effects,
-        "params": schema.get("properties", {}),
+        "params": properties,
+        "shapes": {name: shape(param, defs) for name, param in properties.items()},
         "required": schema.get("required", []),
     }
 

@@ -35,7 +35,9 @@ class Waybill(BaseNode):
         carrier: str = Field("sf", pattern="^sf$", description="carrier (SF Express)")
         upload_tracking: bool = Field(True, description="upload the number to the channel")
         senders: dict[str, Contact] = Field(
-            default_factory=dict, description="warehouse code -> sender contact"
+            default_factory=dict,
+            description="warehouse code -> sender contact",
+            json_schema_extra={"x-key": "warehouse"},
         )
 
     outcomes = ("done", "not_paid")

@@ -17,10 +17,18 @@ from connectors.simulator.scenario_file import load_scenario
 from engine import registry
 from engine.errors import OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
+from engine.order import order_fields
 from engine.settings import load_settings
 from engine.store import open_store
 from engine.workflow import Workflow
-from service.console import console, errors, nodes_table, progress_bar, summary_table
+from service.console import (
+    console,
+    errors,
+    fields_table,
+    nodes_table,
+    progress_bar,
+    summary_table,
+)
 from service.intake import IntakeSummary, read_scenario, run_intake
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
@@ -181,8 +189,19 @@ def nodes(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
 
 @app.command()
 def schema() -> None:
-    """Print the workflow JSON Schema (for editors such as VS Code's YAML extension)."""
+    """Print the workflow JSON Schema, with every node type's params (for editors such as
+    VS Code's YAML extension)."""
     typer.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def fields(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every order field an expression can read, with its type and a description."""
+    listed = [f.as_data() for f in order_fields()]
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+    else:
+        console.print(fields_table(listed))
 
 
 @dataclass
