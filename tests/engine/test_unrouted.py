@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from engine import registry
 from engine.dispatch import unfinished_runs
+from engine.errors import ValidationError
 from engine.ingest import Batch, SourceContext, ingest
 from engine.loader import check_workflow, load_workflow
 from engine.node import BaseNode, Outcome
@@ -196,3 +197,23 @@ def test_a_version_saved_before_the_rule_lists_shows_and_diffs_but_never_runs(
             assert session.scalars(select(RunRow.id)).all() == []  # refused before any run
     finally:
         store.dispose()
+
+
+def test_a_saved_document_keeps_newer_rule_problems_as_refusals():
+    text = broken("routes: {ok: waybill, low: review, out: review}", "routes: {ok: waybill}")
+    text = broken("""'order.status == "paid"'""", """'order.amount > "500"'""", text)
+    with pytest.raises(ValidationError):
+        load_workflow("v3", text=text)  # a new document: refused
+    saved = load_workflow("v3", text=text, saved=True)  # a saved one: loads, cannot run
+    assert [p.message.split(":")[0] for p in saved.refusals] == [
+        '> compares a number (order.amount) with a string ("500"), which zen refuses at run '
+        "time; write the number without quotes",
+        "node 'stock' routes outcome 'low' of t_stock nowhere",
+        "node 'stock' routes outcome 'out' of t_stock nowhere",
+    ]
+    with pytest.raises(ValidationError) as caught:
+        saved.check_runnable()
+    assert str(caught.value).splitlines()[0].startswith("v3:19:32: > compares a number")
+    broken_yaml = broken("type: t_stock", "type: t_stok", text)
+    with pytest.raises(ValidationError):  # any other problem still refuses the load
+        load_workflow("v3", text=broken_yaml, saved=True)
