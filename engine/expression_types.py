@@ -87,7 +87,7 @@ def order_type() -> Type:
         for part in parents:
             branch = branch[part][1]
         branch[leaf] = (f, {})
-    return _object(tree)
+    return _object_type(tree)
 
 
 # --- private helpers -------------------------------------------------------------------
@@ -321,15 +321,15 @@ class _Checker:
         return BOOLEAN
 
 
-def _object(tree: dict[str, Any]) -> Type:
+def _object_type(tree: dict[str, Any]) -> Type:
     fields: dict[str, Type] = {}
     for name, (f, children) in tree.items():
         if f.type == "list":
             fields[name] = Type(
-                "list", _object(children) if children else UNKNOWN, None, f.nullable
+                "list", _object_type(children) if children else UNKNOWN, None, f.nullable
             )
         elif f.type == "object":
-            fields[name] = _object(children)
+            fields[name] = _object_type(children)
         else:
             kind = "string" if f.type == "datetime" else f.type
             fields[name] = Type(kind, nullable=f.nullable, datetime=f.type == "datetime")

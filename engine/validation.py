@@ -29,7 +29,8 @@ from engine.expressions import (
     render,
     template_parts,
 )
-from engine.graph_checks import check_graph, close_names
+from engine.graph_checks import check_graph
+from engine.graph_checks import close_names as _close
 from engine.order import ORDER_FIELDS
 from engine.workflow import ParamSpec
 from engine.yaml_source import Document, Path
@@ -81,9 +82,6 @@ def param_problem(spec: dict[str, Any], value: Any) -> str | None:
 
 
 # --- private helpers -------------------------------------------------------------------
-
-
-_close = close_names
 
 
 class _Checker:
