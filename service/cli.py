@@ -137,16 +137,21 @@ def simulator(
     scenario: Path = typer.Option(..., help="scenario file to serve"),
     port: int = typer.Option(8900, help="port on 127.0.0.1"),
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    faults: Path | None = typer.Option(
+        None, help="faults to inject (JSON or YAML); change them at /_sim/faults"
+    ),
 ) -> None:
-    """Serve a scenario as Youzan, Douyin, H5, ERP, SF and WeCom; print settings for it."""
+    """Serve a scenario as Youzan, Douyin, H5, ERP, SF, ZTO and WeCom; print settings for it."""
     import uvicorn
 
     from connectors.simulator.app import create_app
+    from connectors.simulator.faults import load_plan
     from connectors.simulator.server import fast_server_options, settings_for
     from engine.settings import render_toml
 
     try:
         data = load_scenario(scenario)
+        served = create_app(data, faults=load_plan(faults) if faults else None)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -154,7 +159,7 @@ def simulator(
     typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
     sys.stdout.flush()
     uvicorn.run(
-        create_app(data),
+        served,
         host=host,
         port=port,
         log_level="warning",
