@@ -17,6 +17,7 @@ import typer
 from engine import registry
 from engine.errors import NotFound, OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
+from engine.order import order_fields
 from engine.settings import load_settings
 from engine.store import Store, open_store
 from engine.store.db import check_url
@@ -30,6 +31,7 @@ from service.console import (
     WarningEcho,
     console,
     errors,
+    fields_table,
     nodes_table,
     summary_line,
     summary_table,
@@ -222,8 +224,19 @@ def nodes(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
 
 @app.command()
 def schema() -> None:
-    """Print the workflow JSON Schema (for editors such as VS Code's YAML extension)."""
+    """Print the workflow JSON Schema, with every node type's params (for editors such as
+    VS Code's YAML extension)."""
     typer.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def fields(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every order field an expression can read, with its type and a description."""
+    listed = [f.as_data() for f in order_fields()]
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+    else:
+        console.print(fields_table(listed))
 
 
 @dataclass
