@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from engine.loader import load_workflow
 from engine.store import open_store
+from service.scenarios import load_scenario
 from service.targets import resolve
 from versions.diff import semantic_diff, text_diff
 from versions.replay import input_from_scenario, replay
@@ -68,7 +70,7 @@ def replay_figures() -> dict[str, float]:
     edited = load_workflow(
         "edited", text=WORKFLOW.read_text(encoding="utf-8").replace("default: 10", "default: 20")
     )
-    report = replay(input_from_scenario(DAY), wf, edited)
+    report = asyncio.run(replay(input_from_scenario(load_scenario(DAY)), wf, edited))
     return {
         "replay_orders": report.orders,
         "replay_seconds": report.seconds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import WorkflowError
+from engine.errors import NotFound
 from engine.loader import load_workflow
 from engine.store import Store
 from engine.workflow import Workflow
@@ -41,7 +41,7 @@ def resolve(store: Store, ref: str, workflow: Workflow | None = None) -> Target:
             return Target(wf, False, saved.label)
         return Target(wf, True, f"{wf.id} (draft from {ref}, not a saved version)")
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        raise WorkflowError(f"{ref}: no such workflow file")
+        raise NotFound(f"{ref}: no such workflow file")
     workflow_id, _, number = ref.partition("@v")
     version = get_version(store, workflow_id, int(number) if number.isdigit() else None)
     return Target(version.workflow(), False, version.label)

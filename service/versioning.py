@@ -9,10 +9,11 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from engine.errors import WorkflowError
+from engine.errors import InvalidInput, NotFound
 from engine.loader import load_workflow
 from engine.store import Store
 from service.access import Actor, require
+from service.scenarios import load_scenario
 from versions import audit
 from versions import store as vstore
 from versions.approval import approve
@@ -52,7 +53,7 @@ def show_version(store: Store, actor: Actor, workflow_id: str, number: int | Non
     return vstore.get_version(store, workflow_id, number)
 
 
-def save_version(
+async def save_version(
     store: Store,
     actor: Actor,
     path_or_text: str | os.PathLike,
@@ -63,11 +64,17 @@ def save_version(
     replay_scenario: str | None = None,
     replay_days: int | None = None,
 ) -> Version:
-    """Save a version; with a replay, changed outcomes must be confirmed and are recorded."""
+    """Save a version; with a replay, changed outcomes must be confirmed and are recorded.
+
+    Async because a replay runs both versions over real orders; without one it does not
+    wait on anything.
+    """
     require(actor, "versions.save")
     evidence = None
     if replay_scenario is not None or replay_days is not None:
-        evidence = _replay_evidence(store, path_or_text, replay_scenario, replay_days, confirm)
+        evidence = await _replay_evidence(
+            store, path_or_text, replay_scenario, replay_days, confirm
+        )
     return vstore.save(
         store,
         path_or_text,
@@ -79,7 +86,7 @@ def save_version(
     )
 
 
-def _replay_evidence(
+async def _replay_evidence(
     store: Store,
     path_or_text: str | os.PathLike,
     scenario: str | None,
@@ -90,14 +97,14 @@ def _replay_evidence(
     candidate = load_workflow(name, text=text)
     try:
         active = vstore.get_version(store, candidate.id).workflow()
-    except WorkflowError:
+    except NotFound:
         return None  # nothing runs yet: nothing to compare with
     data = (
-        input_from_scenario(scenario)
+        input_from_scenario(load_scenario(scenario))
         if scenario
         else input_from_store(store, days or 7, datetime.now(UTC))
     )
-    report = replay(data, active, candidate)
+    report = await replay(data, active, candidate)
     if not report.changed:
         return {"replay": {"orders": report.orders, "changed": 0}}
     summary = {
@@ -108,10 +115,11 @@ def _replay_evidence(
     }
     if not confirm:
         groups = "; ".join(f"{n} {k}" for k, n in summary["groups"].items())
-        raise WorkflowError(
+        raise InvalidInput(
             f"replay: {summary['changed']} of {report.orders} orders would be decided "
             f"differently ({groups}); {summary['oversold']} would oversell; if that is "
-            "intended, save again with --confirm"
+            "intended, save again confirming it",
+            field="confirm",
         )
     return {"replay": summary, "confirmed": True}
 
@@ -129,7 +137,7 @@ def diff_versions(store: Store, actor: Actor, workflow_id: str, old: int, new: i
     )
 
 
-def replay_version(
+async def replay_version(
     store: Store,
     actor: Actor,
     workflow_id: str,
@@ -151,10 +159,10 @@ def replay_version(
     else:
         new = load_workflow(candidate)
     if scenario is not None:
-        data = input_from_scenario(scenario)
+        data = input_from_scenario(load_scenario(scenario))
     else:
         data = input_from_store(store, days or 7, datetime.now(UTC))
-    return replay(data, base, new)
+    return await replay(data, base, new)
 
 
 def approve_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import PermissionDenied, WorkflowError
+from engine.errors import Conflict, PermissionDenied
 from engine.store import Store
 from engine.store.models import utcnow
 from versions import audit
@@ -24,12 +24,12 @@ def approve(store: Store, workflow_id: str, number: int, *, actor: Acting) -> Ve
             )
         ).one()
         if not row.requires_approval:
-            raise WorkflowError(
+            raise Conflict(
                 f"{workflow_id} v{number} needs no approval (its document does not say "
                 "require_approval: true)"
             )
         if row.approved_by is not None:
-            raise WorkflowError(f"{workflow_id} v{number} was approved by {row.approved_by}")
+            raise Conflict(f"{workflow_id} v{number} was approved by {row.approved_by}")
         if row.author == actor.user:
             raise PermissionDenied(
                 f"{actor.user} saved {workflow_id} v{number} and cannot approve it; "

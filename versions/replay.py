@@ -9,7 +9,6 @@ orders the candidate would ship beyond the stock there is (oversell).
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 from collections import defaultdict
@@ -20,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.simulator.scenario_file import load_scenario
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import IngestResult, store_orders
 from engine.runner import RunEnv, Runner
@@ -78,12 +76,12 @@ class ReplayReport:
         }
 
 
-def replay(data: ReplayInput, active: Workflow, candidate: Workflow) -> ReplayReport:
+async def replay(data: ReplayInput, active: Workflow, candidate: Workflow) -> ReplayReport:
     """Run both versions over the same orders and compare what each decided."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="orderhub-replay-") as workdir:
-        before = _decide(active, data, Path(workdir) / "active.db")
-        after = _decide(candidate, data, Path(workdir) / "candidate.db")
+        before = await _decide(active, data, Path(workdir) / "active.db")
+        after = await _decide(candidate, data, Path(workdir) / "candidate.db")
     report = ReplayReport(
         orders=len(before),
         seconds=time.perf_counter() - started,
@@ -105,8 +103,9 @@ def replay(data: ReplayInput, active: Workflow, candidate: Workflow) -> ReplayRe
     return report
 
 
-def input_from_scenario(path: str | Path) -> ReplayInput:
-    scenario = load_scenario(path)
+def input_from_scenario(scenario: dict[str, Any]) -> ReplayInput:
+    """A scenario's orders, catalogue and stock (as `service.scenarios.load_scenario` reads
+    them)."""
     orders = [
         ({**order, "channel": channel}, {})
         for channel, listed in scenario["channels"].items()
@@ -133,7 +132,7 @@ def input_from_store(store: Store, days: int, now: datetime) -> ReplayInput:
     return ReplayInput([(c, r) for c, r in rows], catalogue, inventory)
 
 
-def _decide(workflow: Workflow, data: ReplayInput, path: Path) -> dict[str, Decision]:
+async def _decide(workflow: Workflow, data: ReplayInput, path: Path) -> dict[str, Decision]:
     store = open_store(f"sqlite:///{path}")
     try:
         with store.engine.begin() as conn:
@@ -143,7 +142,7 @@ def _decide(workflow: Workflow, data: ReplayInput, path: Path) -> dict[str, Deci
         with store.engine.begin() as conn:
             store_orders(env, conn, data.orders, IngestResult())
         run_ids = unfinished_runs(store, workflow.id, env.version)
-        asyncio.run(EmbeddedDispatcher(Runner(env), 32).run_all(run_ids))
+        await EmbeddedDispatcher(Runner(env), 32).run_all(run_ids)
         env.close()
         return _decisions(store)
     finally:

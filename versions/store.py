@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import ConflictError, WorkflowError
+from engine.errors import Conflict, ConflictError, InvalidInput, NotFound
 from engine.loader import load_workflow
 from engine.store import Store
 from engine.store.models import utcnow
@@ -101,8 +101,8 @@ def save(
 
     `path_or_text` is a file path, or the document itself when it holds a newline.
     Raises `ValidationError` (nothing written), `ConflictError` when `base` is not the
-    latest version, and `WorkflowError` for an unchanged document or a critical node
-    removed or bypassed without `confirm`.
+    latest version, and `InvalidInput` for an unchanged document or a critical node
+    removed or bypassed without `confirm` (its field: ``confirm``).
     """
     name, text = read_source(path_or_text)
     wf = load_workflow(name, text=text)
@@ -111,7 +111,7 @@ def save(
         if latest is None and base is not None:
             raise ConflictError(
                 f"{wf.id} has no versions yet, so there is no v{base} to base on; "
-                "save the first version without --base"
+                "save the first version based on none"
             )
         if latest is not None and base != latest.number:
             seen = f"based on v{base}" if base is not None else "not based on any version"
@@ -122,20 +122,21 @@ def save(
             )
             raise ConflictError(
                 f"{wf.id} is at v{latest.number}, but this save is {seen}; review {review}, "
-                f"merge your change into it and save again with --base {latest.number}"
+                f"merge your change into it and save again based on v{latest.number}"
             )
         critical: list[str] = []
         if latest is not None:
             if latest.content_hash == wf.content_hash:
-                raise WorkflowError(
+                raise InvalidInput(
                     f"nothing to save: the document is identical to {wf.id} v{latest.number}"
                 )
             old = load_workflow(f"{wf.id}@v{latest.number}", text=latest.text, saved=True)
             critical = [str(c) for c in critical_changes(semantic_diff(old, wf))]
             if critical and not confirm:
-                raise WorkflowError(
+                raise InvalidInput(
                     f"this save removes or bypasses a critical node ({'; '.join(critical)}); "
-                    "if that is intended, save again with --confirm"
+                    "if that is intended, save again confirming it",
+                    field="confirm",
                 )
         row = VersionRow(
             workflow_id=wf.id,
@@ -189,9 +190,7 @@ def get_version(store: Store, workflow_id: str, number: int | None = None) -> Ve
             ).first()
         if row is None:
             what = "no active version" if number is None else f"no version {number}"
-            raise WorkflowError(
-                f"{workflow_id} has {what}; `orderhub versions list {workflow_id}` shows them"
-            )
+            raise NotFound(f"{workflow_id} has {what}; the list of its versions shows them")
         return _version(row, active=row.number == active)
 
 
@@ -223,16 +222,16 @@ def activate(store: Store, workflow_id: str, number: int, *, actor: Acting) -> V
     with _transaction(store) as session:
         previous = _active_number(session, workflow_id)
         if previous == number:
-            raise WorkflowError(f"{workflow_id} v{number} is already active")
+            raise Conflict(f"{workflow_id} v{number} is already active")
         row = session.scalars(
             select(VersionRow).where(
                 VersionRow.workflow_id == workflow_id, VersionRow.number == number
             )
         ).one()
         if row.requires_approval and row.approved_by is None:
-            raise WorkflowError(
+            raise Conflict(
                 f"{workflow_id} v{number} needs a second person's approval before it can run: "
-                f"`orderhub versions approve {workflow_id} {number} --as USER:ROLE`"
+                "someone other than its author, with the role admin or ops_manager, approves it"
             )
         _set_active(session, workflow_id, number, actor)
         audit.record(
@@ -247,20 +246,19 @@ def rollback(
     """Save version `number`'s content as a new version based on the latest, active at once."""
     started = time.perf_counter()
     if not reason.strip():
-        raise WorkflowError('a rollback needs a reason (--reason "…"); it goes in the audit log')
+        raise InvalidInput("a rollback needs a reason; it goes in the audit log", field="reason")
     target = get_version(store, workflow_id, number)
     target.workflow().check_runnable()  # still valid under today's node types and rules
     if target.awaiting_approval:
-        raise WorkflowError(
+        raise Conflict(
             f"{workflow_id} v{number} was never approved; approve it before rolling back to it"
         )
     with _transaction(store) as session:
         latest = _latest(session, workflow_id)
         assert latest is not None  # `target` exists
         if latest.number == number:
-            raise WorkflowError(
-                f"v{number} is the latest version of {workflow_id}; to run it, use "
-                f"`orderhub versions activate {workflow_id} {number}`"
+            raise Conflict(
+                f"v{number} is the latest version of {workflow_id}; to run it, activate it"
             )
         previous = _active_number(session, workflow_id)
         row = VersionRow(

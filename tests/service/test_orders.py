@@ -54,7 +54,7 @@ def run_day(store: Store, sim: SimulatorHandle, path: Path, *, saved: bool) -> N
     """The day through workflows/order_intake.yaml: as saved version 1, or as a draft."""
     sim.reset()
     if saved:
-        save_version(store, LI, WORKFLOW, base=None, message="first")
+        asyncio.run(save_version(store, LI, WORKFLOW, base=None, message="first"))
     info = read_scenario(path)
     workflow = load_workflow(WORKFLOW)
     asyncio.run(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from engine.loader import load_workflow
+from service.scenarios import load_scenario
 from versions.replay import input_from_scenario, replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,7 @@ def without_stock_check() -> str:
 
 def test_replay_of_the_same_version_changes_nothing() -> None:
     wf = load_workflow(WORKFLOW)
-    report = replay(input_from_scenario(SCENARIO), wf, wf)
+    report = asyncio.run(replay(input_from_scenario(load_scenario(SCENARIO)), wf, wf))
     assert report.orders == 1200
     assert report.changed == {} and report.oversold == [] and report.changes == []
 
@@ -37,7 +39,8 @@ def test_replay_of_the_same_version_changes_nothing() -> None:
 def test_removing_the_stock_check_lists_the_orders_that_would_oversell() -> None:
     active = load_workflow(WORKFLOW)
     candidate = load_workflow("candidate.yaml", text=without_stock_check())
-    report = replay(input_from_scenario(SCENARIO), active, candidate)
+    data = input_from_scenario(load_scenario(SCENARIO))
+    report = asyncio.run(replay(data, active, candidate))
     expected = json.loads(SCENARIO.read_text(encoding="utf-8"))["expected"]
     out = sum(c["out_of_stock"] for c in expected["stock_counts"].values())
     held = sum(c["held_low_stock"] for c in expected["stock_counts"].values())
@@ -87,16 +90,19 @@ def test_replay_from_the_cli_and_who_may_run_it(tmp_path: Path) -> None:
 def test_a_save_whose_replay_changes_outcomes_needs_confirm_and_records_it(store) -> None:
     import pytest
 
-    from engine.errors import WorkflowError
+    from engine.errors import InvalidInput
+    from service import versioning
     from service.access import Actor
-    from service.versioning import save_version
     from versions.audit import list_entries
     from versions.store import list_versions
+
+    def save_version(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return asyncio.run(versioning.save_version(*args, **kwargs))
 
     li = Actor("li.wei", "ops_manager")
     save_version(store, li, str(WORKFLOW), base=None, message="first")
     lower = WORKFLOW.read_text(encoding="utf-8").replace("    default: 10", "    default: 5")
-    with pytest.raises(WorkflowError, match="would be decided differently"):
+    with pytest.raises(InvalidInput, match="would be decided differently"):
         save_version(
             store, li, lower, base=1, message="less safety stock", replay_scenario=str(SCENARIO)
         )
