@@ -4,7 +4,7 @@
 channels ending the day before the window's end, with:
 
 - a weekly pattern (weekends busier) and promotion days (listed in `promotions`, plus one
-  the day after the window: a known future event for the forecast);
+  two days after the last day: tomorrow, seen from the export's day — a planned event);
 - channels with different payment completion (Youzan's mini-program 89%, H5 80%, Douyin
   67%); unpaid orders are closed (`cancelled`, no `paid_at`), a few paid ones are refunded
   before shipping (`cancelled` with `paid_at`), the rest shipped and some returned;
@@ -189,9 +189,8 @@ class _History:
         self.drafts: list[dict[str, Any]] = []
         self.phones: set[str] = set()
         self.trial_phones: list[str] = []
-        self.promotions = list(range(17, days + 1, PROMOTION_EVERY))
-        if days not in self.promotions:
-            self.promotions.append(days)  # tomorrow: a known future event
+        self.promotions = list(range(17, days, PROMOTION_EVERY))
+        self.promotions.append(days + 1)  # the day after the export's day: a planned event
         self.launch = max(7, days - 24)
         paid_total = days * n * 0.8
         self.regular = [self._customer("regular") for _ in range(max(5, int(paid_total / 27)))]
