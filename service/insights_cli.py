@@ -269,7 +269,7 @@ def import_orders_command(
     cfg = _settings(config)
 
     def use(store: Any, actor: Any) -> Any:
-        result = import_orders(store, actor, file, channel)
+        result = import_orders(store, actor, file, channel, key=cfg.key)
         indexed = refresh(store, cfg.key).indexed if cfg.key else None
         return result, indexed
 
@@ -282,7 +282,7 @@ def import_orders_command(
         f"{result.runs_started} workflow runs started"
     )
     if indexed is not None:
-        console.print(f"{indexed} orders indexed for insights")
+        console.print(f"insight facts up to date ({indexed} orders indexed after the import)")
 
 
 @import_app.command("stock")

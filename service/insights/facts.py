@@ -54,12 +54,11 @@ def local_day(moment: datetime) -> date:
 
 def refresh(store: Store, key: bytes) -> RefreshSummary:
     """Derive the facts of every order whose facts are missing or stale."""
-    fingerprint = hmac.new(key, b"orderhub insights", hashlib.sha256).hexdigest()[:16]
     rekeyed = False
     with store.engine.begin() as conn:
-        if facts_store.get_state(conn, _FINGERPRINT) != fingerprint:
+        if not key_is_current(conn, key):
             facts_store.clear_facts(conn)
-            facts_store.set_state(conn, _FINGERPRINT, fingerprint)
+            facts_store.set_state(conn, _FINGERPRINT, _fingerprint(key))
             rekeyed = True
     indexed, after = 0, 0
     while True:
@@ -76,6 +75,15 @@ def refresh(store: Store, key: bytes) -> RefreshSummary:
         indexed += len(rows)
         after = rows[-1].id
     return RefreshSummary(indexed, rekeyed)
+
+
+def key_is_current(conn: Any, key: bytes) -> bool:
+    """Whether the stored facts were keyed with `key` (false on a store never refreshed)."""
+    return facts_store.get_state(conn, _FINGERPRINT) == _fingerprint(key)
+
+
+def _fingerprint(key: bytes) -> str:
+    return hmac.new(key, b"orderhub insights", hashlib.sha256).hexdigest()[:16]
 
 
 def derive(row: Any, key: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -30,8 +30,9 @@ from engine.order import Order
 from engine.store import Store
 from engine.store import insights as facts_store
 from engine.store import orders as order_store
-from engine.store.models import OrderRow
+from engine.store.models import OrderRow, utc
 from service.access import Actor, require
+from service.insights import facts
 from versions import audit
 
 STATUSES = ("unpaid", "paid", "shipped", "returned", "cancelled")
@@ -57,8 +58,13 @@ class ImportSummary:
         return dict(self.__dict__)
 
 
-def import_orders(store: Store, actor: Actor, path: Path, channel: str) -> ImportSummary:
-    """Store every order of a back-office CSV export of `channel` without running any."""
+def import_orders(
+    store: Store, actor: Actor, path: Path, channel: str, *, key: bytes | None = None
+) -> ImportSummary:
+    """Store every order of a back-office CSV export of `channel` without running any.
+
+    With the customer-key secret `key`, the orders' insight facts are written in the same
+    transaction (saving the next refresh from reading them back)."""
     require(actor, "history.import")
     if not _CHANNEL.match(channel or ""):
         raise InputError(
@@ -72,9 +78,9 @@ def import_orders(store: Store, actor: Actor, path: Path, channel: str) -> Impor
             batch.append((order, raw))
             lines += count
             if len(batch) >= BATCH:
-                orders += _store(conn, batch)
+                orders += _store(conn, batch, key)
                 batch = []
-        orders += _store(conn, batch)
+        orders += _store(conn, batch, key)
         audit.record(
             session,
             actor,
@@ -112,7 +118,7 @@ def import_stock(store: Store, actor: Actor, path: Path) -> int:
     return written
 
 
-def _store(conn: Any, batch: list[tuple[Order, dict[str, Any]]]) -> int:
+def _store(conn: Any, batch: list[tuple[Order, dict[str, Any]]], key: bytes | None) -> int:
     if not batch:
         return 0
     stored = order_store.upsert_orders(conn, batch)
@@ -123,7 +129,35 @@ def _store(conn: Any, batch: list[tuple[Order, dict[str, Any]]]) -> int:
             .where(_orders.c.id.in_(ids[start : start + 900]), _orders.c.status == "new")
             .values(status=IMPORTED)
         )
+    if key is not None and facts.key_is_current(conn, key):
+        derived = [facts.derive(_Row(s), key) for s in stored]
+        facts_store.replace_facts(
+            conn, [f for f, _ in derived], [line for _, sold in derived for line in sold]
+        )
     return len(stored)
+
+
+class _Row:
+    """A stored order as `facts.derive` reads an orders row (standing: as imported)."""
+
+    def __init__(self, stored: order_store.StoredOrder) -> None:
+        order = stored.order
+        self.id = stored.id
+        self.channel = order.channel
+        self.created_at = utc(order.created_at)
+        self.paid_at = utc(order.paid_at)
+        self.platform_status = order.status
+        self.status = IMPORTED  # a changed order that had another standing is re-derived
+        self.content_hash = stored.content_hash
+        extra = order.model_extra or {}
+        self.warehouse = extra.get("warehouse")
+        self.canonical = {
+            "amount": str(order.amount),
+            "receiver": {"phone": order.receiver.phone},
+            "items": [{"sku": line.sku, "qty": line.qty} for line in order.items],
+            "shipped_at": extra.get("shipped_at"),
+            "returned_at": extra.get("returned_at"),
+        }
 
 
 def _read_orders(path: Path, channel: str) -> Iterator[tuple[Order, dict[str, Any], int]]:

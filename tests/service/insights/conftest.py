@@ -11,6 +11,7 @@ import pytest
 from connectors.simulator.history import generate_history, write_history
 from engine.store import Store
 from service.access import Actor
+from service.insights.facts import refresh
 from service.insights.imports import import_orders, import_stock
 
 KEY = b"insights-test-key-0123456789"
@@ -40,8 +41,9 @@ def _written(factory: pytest.TempPathFactory, history: dict[str, Any]) -> dict[s
 def load(store: Store, history: dict[str, Any]) -> None:
     """Import a written history's three channel exports and its stock, as a brand would."""
     files = history["files"]
+    refresh(store, KEY)  # records the key: the import then writes the orders' facts itself
     for channel in ("youzan", "douyin", "h5"):
-        import_orders(store, OPS, files[channel], channel)
+        import_orders(store, OPS, files[channel], channel, key=KEY)
     import_stock(store, OPS, files["stock"])
 
 

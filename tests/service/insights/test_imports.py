@@ -11,13 +11,16 @@ from sqlalchemy import func, select
 
 from engine.errors import InputError, PermissionDenied
 from engine.store import Store
+from engine.store import insights as facts_store
+from engine.store.insight_models import InsightLine, InsightOrder
 from engine.store.models import OrderRow
 from service.access import Actor
 from service.insights.channels import channel_health
+from service.insights.facts import refresh
 from service.insights.hot_skus import check_hot_skus
 from service.insights.imports import import_orders
 from service.insights.inputs import insight_settings
-from tests.service.insights.conftest import KEY, OPS
+from tests.service.insights.conftest import KEY, OPS, load
 
 
 def _first_row_from(lines: list[str], line: int) -> int:
@@ -70,6 +73,27 @@ def test_rows_of_one_order_must_be_together(store: Store, tmp_path: Path) -> Non
     path.write_text(head + row.format("A1") + row.format("B1") + row.format("A1"), "utf-8")
     with pytest.raises(InputError, match="appears again after other orders"):
         import_orders(store, OPS, path, "h5")
+
+
+def test_facts_written_by_the_import_are_those_a_refresh_derives(
+    store: Store, planted: dict[str, Any]
+) -> None:
+    load(store, planted)
+    written = _facts(store)
+    assert refresh(store, KEY).indexed == 0  # nothing stale after the import
+    with store.engine.begin() as conn:
+        facts_store.clear_facts(conn)
+    assert refresh(store, KEY).indexed == len(written[0])
+    assert _facts(store) == written
+
+
+def _facts(store: Store) -> tuple[list[Any], list[Any]]:
+    with store.engine.connect() as conn:
+        orders = conn.execute(select(InsightOrder).order_by(InsightOrder.order_pk)).all()
+        lines = conn.execute(
+            select(InsightLine).order_by(InsightLine.order_pk, InsightLine.sku)
+        ).all()
+    return [tuple(r) for r in orders], [tuple(r) for r in lines]
 
 
 @pytest.mark.parametrize("role", ["warehouse", "reviewer"])
