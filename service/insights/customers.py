@@ -130,6 +130,8 @@ def customer_groups(
     described = _describe(table, labels, groups)
     if members:
         described = _with_members(store, actor, table, labels, described, members)
+    else:
+        described = [group for _, group in described]
     since = until - timedelta(days=days - 1)
     return CustomerReport(since, until, len(table["keys"]), groups, described, score)
 
@@ -200,9 +202,10 @@ def _agreement(
     return round(float(adjusted_rand_score([a for a, _ in pairs], [b for _, b in pairs])), 3)
 
 
-def _describe(table: dict[str, Any], labels: Any, k: int) -> list[Group]:
+def _describe(table: dict[str, Any], labels: Any, k: int) -> list[tuple[int, Group]]:
+    """Each k-means label with its group, largest group first."""
     overall_orders = float(table["orders"].mean())
-    overall_basket = float(table["basket"].mean())
+    overall_basket = float((table["basket"] * table["orders"]).sum() / table["orders"].sum())
     groups = []
     for label in range(k):
         mask = labels == label
@@ -223,18 +226,21 @@ def _describe(table: dict[str, Any], labels: Any, k: int) -> list[Group]:
             ]
         )
         groups.append(
-            Group(
-                name,
-                int(mask.sum()),
-                round(orders, 2),
-                round(basket, 2),
-                round(rate, 4),
-                round(recency, 1),
-                shipped,
-                returned,
+            (
+                label,
+                Group(
+                    name,
+                    int(mask.sum()),
+                    round(orders, 2),
+                    round(basket, 2),
+                    round(rate, 4),
+                    round(recency, 1),
+                    shipped,
+                    returned,
+                ),
             )
         )
-    groups.sort(key=lambda g: -g.customers)
+    groups.sort(key=lambda pair: -pair[1].customers)
     return groups
 
 
@@ -251,14 +257,13 @@ def _with_members(
     actor: Actor,
     table: dict[str, Any],
     labels: Any,
-    groups: list[Group],
+    groups: list[tuple[int, Group]],
     limit: int,
 ) -> list[Group]:
     """The groups with up to `limit` members each (most orders first), phones per role."""
     full = allowed(actor, "orders.contact")
     out = []
-    for group in groups:
-        label = _label_of(group, table, labels)
+    for label, group in groups:
         index = [i for i in range(len(labels)) if labels[i] == label]
         index.sort(key=lambda i: (-table["orders"][i], table["keys"][i]))
         chosen = index[:limit]
@@ -276,17 +281,6 @@ def _with_members(
         ]
         out.append(Group(**{**group.__dict__, "members": members}))
     return out
-
-
-def _label_of(group: Group, table: dict[str, Any], labels: Any) -> int:
-    """The k-means label whose customers make up `group` (matched by size and returns)."""
-    for label in set(int(v) for v in labels):
-        mask = labels == label
-        if int(mask.sum()) == group.customers and int(table["returned"][mask].sum()) == (
-            group.returned
-        ):
-            return label
-    raise AssertionError("group without its label")
 
 
 def _latest_phones(store: Store, keys: list[str]) -> dict[str, str]:
