@@ -2,14 +2,16 @@
 
 Each connector owns one keep-alive HTTP client (`connectors.http`); `Connectors.aclose`
 closes them all. Connectors import nothing of the project but `engine.errors`.
+Carriers (SF, ZTO) share one interface, `Carrier`; `Connectors.carriers` holds every one
+configured, by settings section name.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.douyin import DouyinConnector
 from connectors.erp import ErpConnector
@@ -17,9 +19,31 @@ from connectors.h5 import H5Connector
 from connectors.sf import SfConnector
 from connectors.wecom import WecomConnector
 from connectors.youzan import YouzanConnector
+from connectors.zto import ZtoConnector
 from engine.errors import SettingsError
 
 CHANNEL_CLASSES = {"youzan": YouzanConnector, "douyin": DouyinConnector, "h5": H5Connector}
+#: optional carriers, built when their section carries credentials (SF is required)
+BACKUP_CARRIERS = {"zto": (ZtoConnector, ("app_key", "app_secret", "account_id"))}
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    """What every carrier connector offers the waybill node.
+
+    `code`: the carrier code uploaded to the channels with the waybill number ("SF",
+    "ZTO"). `create_order` returns the waybill number, creating the carrier's order once per
+    `key` (a repeat, a timeout or an outage is reconciled by asking the carrier by the key
+    first); `search_order` asks the carrier for the waybill made under `key` (None: none).
+    """
+
+    code: str
+
+    async def create_order(self, key: str, order: dict, sender: dict) -> str: ...
+
+    async def search_order(self, key: str) -> str | None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ChannelConnector(Protocol):
@@ -44,36 +68,52 @@ class ChannelConnector(Protocol):
 
 @dataclass
 class Connectors:
-    """All connectors of one orderhub process."""
+    """All connectors of one orderhub process.
+
+    `carriers`: every configured carrier by section name ("sf" always, "zto" when its
+    section is set); `sf` is ``carriers["sf"]``."""
 
     channels: dict[str, ChannelConnector]
     erp: ErpConnector
     sf: SfConnector
     wecom: WecomConnector
+    carriers: dict[str, Carrier] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.carriers = {"sf": self.sf, **self.carriers}
 
     async def aclose(self) -> None:
-        for connector in [*self.channels.values(), self.erp, self.sf, self.wecom]:
+        carriers = [c for c in self.carriers.values() if c is not self.sf]
+        for connector in [*self.channels.values(), self.erp, self.sf, *carriers, self.wecom]:
             await connector.aclose()
 
 
 def build_connectors(config: dict[str, dict[str, Any]]) -> Connectors:
     """Connectors for `config` (``load_settings().systems``); channels without a section
-    are left out, the ERP, SF and WeCom sections are required."""
+    are left out, the ERP, SF and WeCom sections are required, a backup carrier's section
+    ([zto]) is optional: it is built when the section carries any of its credentials."""
     for system in ("erp", "sf", "wecom"):
         if system not in config:
             raise SettingsError(f"no [{system}] section in the settings; add one")
     channels: dict[str, ChannelConnector] = {
         name: cls(config[name]) for name, cls in CHANNEL_CLASSES.items() if name in config
     }
+    carriers: dict[str, Carrier] = {
+        name: cls(config[name])
+        for name, (cls, credentials) in BACKUP_CARRIERS.items()
+        if any(config.get(name, {}).get(key) for key in credentials)
+    }
     return Connectors(
         channels=channels,
         erp=ErpConnector(config["erp"]),
         sf=SfConnector(config["sf"]),
         wecom=WecomConnector(config["wecom"]),
+        carriers=carriers,
     )
 
 
 __all__ = [
+    "Carrier",
     "ChannelConnector",
     "Connectors",
     "DouyinConnector",
@@ -82,5 +122,6 @@ __all__ = [
     "SfConnector",
     "WecomConnector",
     "YouzanConnector",
+    "ZtoConnector",
     "build_connectors",
 ]

@@ -26,7 +26,7 @@ import orjson
 from yarl import URL
 
 from connectors.breaker import CircuitBreaker
-from connectors.pacing import Pacer, Patience
+from connectors.pacing import Hold, Pacer, Patience
 from connectors.response import Response, check_status, json_body
 from engine.errors import (
     ConnectorError,
@@ -54,6 +54,8 @@ __all__ = [
 
 
 DEFAULT_MAX_CONNECTIONS = 32
+#: how often a page answered as a copy of the page before it is asked for again
+REPEAT_ASKS = 3
 # Idle connections are dropped after 2 s, well inside the common 5 s server idle timeout
 # (uvicorn's, Node's): aiohttp reuses a pooled connection unless its loop has already
 # seen the server's FIN, and a loop busy for a while sees it late; a POST on such a
@@ -86,6 +88,8 @@ class HttpClient:
         breaker: CircuitBreaker | None = None,
         rate_per_s: float | None = None,
         rate_limit_wait_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -94,8 +98,10 @@ class HttpClient:
         self.retries = int(retries)
         self.backoff_s = float(backoff_s)
         self.breaker = breaker or CircuitBreaker(system)
-        self.pacer = Pacer(rate_per_s) if rate_per_s else None
+        self.pacer = Pacer(rate_per_s, clock, sleep) if rate_per_s else None
         self.rate_limit_wait_s = float(rate_limit_wait_s)
+        self.clock, self.sleep = clock, sleep
+        self.hold = Hold(clock, sleep)  # set by a 429's Retry-After, for every caller
         self._session: aiohttp.ClientSession | None = None
         self._guard: AsyncGenerator[None, None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,6 +114,7 @@ class HttpClient:
         parse: Callable[[Response], T],
         retry: bool = False,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        retry_unreconciled: bool = True,
         timeout_s: float | None = None,
         **kwargs: Any,
     ) -> T:
@@ -116,7 +123,10 @@ class HttpClient:
         `retry=True` only for calls that are safe to repeat (reads, idempotent writes):
         `Timeout`, `RateLimited` and `Unavailable` are then retried with jittered backoff.
         `reconcile`, when given, runs before each retry (e.g. "query by the idempotency
-        key"); a result other than None is returned instead of retrying.
+        key"); a result other than None is returned instead of retrying. When the reconcile
+        itself fails (the system could not be asked), the call is retried anyway if
+        `retry_unreconciled` (the system refuses a repeated key by itself), else it ends
+        with the error that stopped it (a repeat could make the effect twice).
         `kwargs`: `params` (query, encoded like a form), `json`, `data` (a form dict, or
         bytes/str sent as is), `content` (bytes, same as `data`), `headers`.
         """
@@ -129,7 +139,7 @@ class HttpClient:
             response = await self._send(method, url, timeout, kwargs)
             return parse(response)
 
-        return await self._with_retries(once, retry, reconcile)
+        return await self._with_retries(once, retry, reconcile, retry_unreconciled)
 
     async def aclose(self) -> None:
         """Close the session if one was opened; a later call opens a new one."""
@@ -147,29 +157,39 @@ class HttpClient:
         once: Callable[[], Awaitable[T]],
         retry: bool,
         reconcile: Callable[[], Awaitable[T | None]] | None,
+        retry_unreconciled: bool = True,
     ) -> T:
-        failures, patience = 0, Patience(self.rate_limit_wait_s, self.backoff_s, time.monotonic)
+        failures = 0
+        patience = Patience(self.rate_limit_wait_s, self.backoff_s, self.clock, self.sleep)
         while True:
             self.breaker.before_call()
+            await self.hold.wait(self.rate_limit_wait_s)
             if self.pacer is not None:
                 await self.pacer.wait()
             try:
                 result = await once()
             except (Rejected, RateLimited) as exc:
                 self.breaker.record_success()  # the system answered: it is up
-                if isinstance(exc, Rejected) or not retry:
+                if isinstance(exc, Rejected):
                     raise
-                if not await patience.wait_or_give_up():  # "slow down", not "down"
-                    raise
+                if exc.retry_after_s is not None:  # it said when: nobody calls before then
+                    self.hold.extend(min(exc.retry_after_s, self.rate_limit_wait_s))
+                if not retry or not await patience.wait_or_give_up(exc.retry_after_s):
+                    raise  # "slow down", not "down"; past rate_limit_wait_s: give up
                 continue
-            except RETRYABLE:
+            except RETRYABLE as exc:
                 self.breaker.record_failure()
                 failures += 1
                 if not retry or failures > self.retries:
                     raise
-                await asyncio.sleep(self.backoff_s * (2**failures) * (0.25 + random.random() / 2))
+                await self.sleep(self.backoff_s * (2**failures) * (0.25 + random.random() / 2))
                 if reconcile is not None:
-                    found = await _quietly(reconcile)
+                    try:
+                        found = await reconcile()
+                    except ConnectorError:
+                        if not retry_unreconciled:
+                            raise exc from None
+                        found = None
                     if found is not None:
                         return found
                 continue
@@ -269,24 +289,42 @@ def require(system: str, config: dict[str, Any], key: str) -> str:
 
 
 async def pages_backwards(
-    fetch: Callable[[int], Awaitable[tuple[list[T], int]]], size: int, first: int = 0
+    fetch: Callable[[int], Awaitable[tuple[list[T], int]]],
+    size: int,
+    first: int = 0,
+    *,
+    asks: int = REPEAT_ASKS,
 ) -> AsyncIterator[list[T]]:
     """Read a paged listing last page first, so records leaving it cause repeats, not gaps.
 
-    `fetch(page)` returns (records, total); pages are numbered from `first`.
+    `fetch(page)` returns (records, total); pages are numbered from `first`. A page that
+    comes back exactly as the page before it (a gateway serving a stale answer) is asked
+    for again, up to `asks` times: two pages of one listing never hold the same records.
     """
     records, total = await fetch(first)
     pages = max(1, -(-total // size))
     if pages == 1:
         yield records
         return
+    previous = records
     for page in range(first + pages - 1, first, -1):
-        more, _ = await fetch(page)
+        more = await _not_a_repeat(fetch, page, previous, asks)
         if more:
             yield more
+            previous = more
     # page `first` again: records may have moved into it while we read the others
-    records, _ = await fetch(first)
-    yield records
+    yield await _not_a_repeat(fetch, first, previous, asks)
+
+
+async def _not_a_repeat(
+    fetch: Callable[[int], Awaitable[tuple[list[T], int]]], page: int, previous: list[T], asks: int
+) -> list[T]:
+    records, _ = await fetch(page)
+    for _ in range(asks):
+        if not records or records != previous:
+            break
+        records, _ = await fetch(page)
+    return records
 
 
 @functools.cache
@@ -350,10 +388,3 @@ async def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLo
     session.detach()  # counts as closed: no "unclosed session" warning
     if connector is not None and loop is not None and loop.is_closed():
         await connector.close()  # marks it closed; its loop cannot close the sockets any more
-
-
-async def _quietly(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
-    try:
-        return await reconcile()
-    except ConnectorError:
-        return None

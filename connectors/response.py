@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -55,7 +58,12 @@ def check_status(system: str, response: Response) -> Response:
     if status < 400:
         return response
     if status == 429:
-        raise RateLimited(system, "too many requests; slow down and retry", code=str(status))
+        wait = retry_after(response.headers.get("Retry-After"))
+        asked = f"; it asks for {wait:g} s" if wait is not None else ""
+        raise RateLimited(
+            system, f"too many requests{asked}; slow down and retry", code="429",
+            retry_after_s=wait,
+        )  # fmt: skip
     if status >= 500:
         raise Unavailable(system, f"server error {status}; retry later", code=str(status))
     if status in (401, 403):
@@ -63,6 +71,25 @@ def check_status(system: str, response: Response) -> Response:
     raise Rejected(
         system, f"request refused with HTTP {status}{_detail(response)}", code=str(status)
     )
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: delay-seconds or an HTTP-date (RFC
+    9110 10.2.3); None when absent or unreadable, 0 for a date already past."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when: datetime = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _detail(response: Response) -> str:

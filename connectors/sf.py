@@ -22,6 +22,7 @@ from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
 SYSTEM = "sf"
+CODE = "SF"
 SERVICE_PATH = "/std/service"
 CREATE = "EXP_RECE_CREATE_ORDER"
 SEARCH = "EXP_RECE_SEARCH_ORDER_RESP"
@@ -34,6 +35,8 @@ DOWN_CODES = {"A1009", "A1099"}
 
 class SfConnector:
     """Creates SF waybills, idempotent by order key, and looks them up."""
+
+    code = CODE
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._partner = require(SYSTEM, config, "partner_id")
@@ -124,6 +127,7 @@ def build_order(order_key: str, order: dict, sender: dict, monthly_card: str) ->
         "expressTypeId": 1,
         "parcelQty": 1,
         "orderSource": str(order.get("channel", "")),
+        "remark": _order_ref(order),
         "cargoDetails": [
             {
                 "name": item.get("title") or item.get("sku", ""),
@@ -143,6 +147,11 @@ def waybill_of(msg_data: dict | None) -> str | None:
         if info.get("waybillNo"):
             return str(info["waybillNo"])
     return None
+
+
+def _order_ref(order: dict) -> str:
+    """``channel:order_id``, printed on the label as the remark ('' without an order id)."""
+    return f"{order.get('channel', '')}:{order['order_id']}" if order.get("order_id") else ""
 
 
 def _contact(kind: int, who: dict) -> dict:

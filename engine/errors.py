@@ -69,7 +69,18 @@ class Timeout(ConnectorError):
 
 
 class RateLimited(ConnectorError):
-    """The system asked us to slow down; retry later."""
+    """The system asked us to slow down; retry later (`retry_after_s`: when, if it said)."""
+
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(system, message, code=code)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(ConnectorError):

@@ -16,29 +16,38 @@ from typing import Any
 
 import jsonschema
 
+from engine import registry
 from engine.errors import Problem, ValidationError
+from engine.params_schema import editor_schema
 from engine.validation import Checked, check_semantics
 from engine.workflow import Location, NodeSpec, Trigger, Workflow
-from engine.yaml_source import Document, Path, parse
+from engine.yaml_source import MAX_BYTES, Document, Path, parse, size_problem
 
 SCHEMA_FILE = FsPath(__file__).with_name("schema") / "workflow.schema.json"
 
 
 def load_workflow(
-    source: str | os.PathLike, *, text: str | None = None, overrides: dict | None = None
+    source: str | os.PathLike,
+    *,
+    text: str | None = None,
+    overrides: dict | None = None,
+    saved: bool = False,
 ) -> Workflow:
     """The validated `Workflow` of `source` (a path, or the file name to report with `text`).
 
     `overrides` replaces param defaults (checked like the defaults). Raises `ValidationError`
-    listing every problem found.
+    listing every problem found. `saved` is for a version saved earlier: problems under rules
+    it may predate (an outcome routed nowhere, an expression's type) do not stop the load but
+    become the workflow's `refusals`, so it can be listed, shown and diffed, never run.
     """
     file, text, problems = _read(source, text)
     if problems:
         raise ValidationError(problems)
     doc, problems, checked = _check(file, text, overrides)
-    if problems:
+    late = set(checked.late) if saved else set()
+    if any(p not in late for p in problems):
         raise ValidationError(problems)
-    return _build(doc, checked)
+    return _build(doc, checked, tuple(p for p in problems if p in late))
 
 
 def check_workflow(
@@ -52,8 +61,9 @@ def check_workflow(
 
 
 def workflow_schema() -> dict:
-    """The workflow document's JSON Schema (draft 2020-12), for `orderhub schema` and editors."""
-    return copy.deepcopy(_schema())
+    """The workflow document's JSON Schema (draft 2020-12) for `orderhub schema` and editors:
+    with each node type's params, templates allowed (`engine.params_schema`)."""
+    return editor_schema(_schema(), registry.all_types())
 
 
 # --- private helpers -------------------------------------------------------------------
@@ -74,7 +84,13 @@ def _read(source: str | os.PathLike, text: str | None) -> tuple[str, str, list[P
     if text is not None:
         return file, text, []
     try:
-        return file, FsPath(file).read_text(encoding="utf-8"), []
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:  # never read a huge file whole: say where it passes the limit
+                head = handle.read(MAX_BYTES).decode("utf-8", errors="ignore")
+                return file, "", [size_problem(head, file, size)]
+            text = handle.read().decode("utf-8")
+            return file, text.replace("\r\n", "\n").replace("\r", "\n"), []  # as text mode
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return file, "", [Problem(file, 1, 1, f"cannot read the workflow file: {reason}")]
@@ -136,7 +152,7 @@ def _label(path: Path) -> str:
     return text or "document"
 
 
-def _build(doc: Document, checked: Checked) -> Workflow:
+def _build(doc: Document, checked: Checked, refusals: tuple[Problem, ...] = ()) -> Workflow:
     data: dict[str, Any] = doc.data
     nodes: dict[str, NodeSpec] = {}
     for index, node in enumerate(data["nodes"]):
@@ -170,4 +186,5 @@ def _build(doc: Document, checked: Checked) -> Workflow:
         file=doc.file,
         require_approval=bool(data.get("require_approval", False)),
         description=data.get("description", ""),
+        refusals=refusals,
     )

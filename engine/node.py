@@ -2,10 +2,11 @@
 
 A node type is a class registered with `@node("type_name")` (see `engine.registry`). It
 carries its own `Params` model (validation, defaults, the editor's form), the `outcomes` it
-can emit and a one-line docstring; the validator, the CLI's `nodes` command and the editor
-read them from the class, never from a second list. It touches the outside world only
-through the `StepContext` it is given, so the same node runs in the simulator, a replay
-and production.
+can emit, the `terminal` ones among them (on which a run may end when the workflow routes
+them nowhere; every other outcome must be routed) and a one-line docstring; the validator,
+the CLI's `nodes` command and the editor read them from the class, never from a second
+list. It touches the outside world only through the `StepContext` it is given, so the same
+node runs in the simulator, a replay and production.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class BaseNode:
 
     source: ClassVar[bool] = False
     side_effects: ClassVar[bool] = False
+    terminal: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Any, node_id: str) -> None:
         self.params = params
@@ -54,6 +56,9 @@ class NodeType(Protocol):
     source: ClassVar[bool]
     #: a node with side effects commits its step before and after its external calls
     side_effects: ClassVar[bool]
+    #: outcomes on which the run may end when the workflow routes them nowhere (finish's
+    #: ``done``); every other outcome needs a route or ``next`` (the validator says where)
+    terminal: ClassVar[tuple[str, ...]]
 
     def __init__(self, params: BaseModel, node_id: str) -> None: ...
 

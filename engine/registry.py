@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from engine.errors import WorkflowError
+from engine.params_schema import shape
 
 T = TypeVar("T")
 
@@ -34,6 +35,12 @@ def node(type_name: str) -> Callable[[type[T]], type[T]]:
         outcomes = getattr(cls, "outcomes", None)
         if not isinstance(outcomes, tuple) or not all(isinstance(o, str) for o in outcomes):
             raise TypeError(f"node type {type_name!r} needs `outcomes`, a tuple of names")
+        terminal = getattr(cls, "terminal", ())
+        if not isinstance(terminal, tuple) or not set(terminal) <= set(outcomes):
+            raise TypeError(
+                f"node type {type_name!r}: `terminal` must be a tuple of its outcomes "
+                f"(the ones a run may end on), got {terminal!r}"
+            )
         if not (cls.__doc__ or "").strip():
             raise TypeError(f"node type {type_name!r} needs a one-line docstring")
         existing = _types.get(type_name)
@@ -42,6 +49,7 @@ def node(type_name: str) -> Callable[[type[T]], type[T]]:
         cls.type_name = type_name  # type: ignore[attr-defined]
         cls.source = getattr(cls, "source", False)  # type: ignore[attr-defined]
         cls.side_effects = getattr(cls, "side_effects", False)  # type: ignore[attr-defined]
+        cls.terminal = terminal  # type: ignore[attr-defined]
         _types[type_name] = cls
         return cls
 
@@ -61,15 +69,20 @@ def all_types() -> dict[str, type]:
 
 
 def describe(cls: type) -> dict[str, Any]:
-    """A node type as data: summary, outcomes and params with defaults and bounds."""
+    """A node type as data: summary, outcomes (and which may end a run), params with
+    defaults, bounds and shape (``{warehouse: [province, …]}``)."""
     schema = cls.Params.model_json_schema()
+    defs = schema.get("$defs", {})
+    properties = schema.get("properties", {})
     return {
         "type": cls.type_name,
         "summary": (cls.__doc__ or "").strip().splitlines()[0],
         "outcomes": list(cls.outcomes),
+        "terminal": list(cls.terminal),
         "source": cls.source,
         "side_effects": cls.side_effects,
-        "params": schema.get("properties", {}),
+        "params": properties,
+        "shapes": {name: shape(param, defs) for name, param in properties.items()},
         "required": schema.get("required", []),
     }
 

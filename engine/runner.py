@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import registry
 from engine.context import LiveRun, RunStepContext
-from engine.errors import ConflictError, ConnectorError, Rejected
+from engine.errors import ConflictError, ConnectorError, Rejected, WorkflowError
 from engine.node import Outcome
 from engine.order import Order
 from engine.store import Store
@@ -31,6 +31,7 @@ from engine.workflow import NodeSpec, Workflow
 
 def build_nodes(workflow: Workflow) -> dict[str, Any]:
     """One instance of each node's type, built from its validated params."""
+    workflow.check_runnable()  # a saved version that breaks a newer rule never runs
     instances = {}
     for spec in workflow.nodes.values():
         cls = registry.get(spec.type)
@@ -110,8 +111,14 @@ class Runner:
         ctx = RunStepContext(self.env, live, spec.id)
         started, t0 = utcnow(), time.perf_counter()
         try:
-            outcome = await self.env.nodes[spec.id].run(live.order, ctx)
+            node = self.env.nodes[spec.id]
+            outcome = await node.run(live.order, ctx)
             target = spec.target(outcome.name)
+            if target is None and outcome.name not in node.terminal:
+                raise WorkflowError(  # never end a run silently with the order half done
+                    f"node {spec.id!r} took outcome {outcome.name!r}, which the workflow "
+                    "routes nowhere and which does not end a run; route it and retry the run"
+                )
         except (ConnectorError, ConflictError) as exc:  # a system failed, or the world moved
             if spec.on_error is None:
                 return self._fail(live, spec, started, t0, exc)

@@ -5,6 +5,8 @@
     [h5]      base_url, api_key, webhook_secret, timeout_s
     [erp]     base_url, acct, user, password, timeout_s
     [sf]      base_url, partner_id, check_word, monthly_card, timeout_s
+    [zto]     base_url, app_key, app_secret, account_id, account_password, timeout_s
+              (the backup carrier; optional: built when its credentials are set)
     [wecom]   base_url, key, timeout_s
     [db]      url                      (or ORDERHUB_DB)
 
@@ -29,12 +31,21 @@ from typing import Any
 
 from engine.errors import SettingsError
 
-SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "wecom")
+SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "zto", "wecom")
 DEFAULT_FILE = "orderhub.toml"
 DEFAULT_BASE_URL = "http://127.0.0.1:8900"
 DEFAULT_TIMEOUT_S = 5.0
 SECRET_KEYS = frozenset(
-    {"access_token", "app_secret", "api_key", "webhook_secret", "password", "check_word", "key"}
+    {
+        "access_token",
+        "app_secret",
+        "api_key",
+        "webhook_secret",
+        "password",
+        "check_word",
+        "key",
+        "account_password",
+    }
 )
 NUMBER_KEYS = {
     "timeout_s": float,

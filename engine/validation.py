@@ -3,16 +3,17 @@
 `check_semantics` finds every problem it can, each located by the YAML marks: param
 defaults and overrides against their own type and bounds; node types against the registry;
 each node's `with:` (templates rendered against params) against the type's `Params` model;
-expressions (templates and ``x-expression`` fields) compiled and their names checked;
-``x-order-fields`` lists against `ORDER_FIELDS`; edges to missing nodes and outcomes a type
-cannot emit; exactly one source, never a target; reachability; and that the graph is a DAG.
+expressions (templates and ``x-expression`` fields) compiled, their names checked and their
+types (`engine.expression_types`: an ``x-expression: boolean`` field must be true/false);
+``x-order-fields`` lists against `ORDER_FIELDS`; then the graph (`engine.graph_checks`):
+edges to missing nodes, outcomes a type cannot emit, outcomes routed nowhere, exactly one
+source, never a target, reachability and that the graph is a DAG.
 It tolerates structurally broken documents (the schema reports those), so that one run
 lists everything at once.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import pydantic
 
 from engine import registry
 from engine.errors import Problem
+from engine.expression_types import Type, check_types, condition_problem, environment
 from engine.expressions import (
     ExpressionError,
     compile_expression,
@@ -27,6 +29,8 @@ from engine.expressions import (
     render,
     template_parts,
 )
+from engine.graph_checks import check_graph
+from engine.graph_checks import close_names as _close
 from engine.order import ORDER_FIELDS
 from engine.workflow import ParamSpec
 from engine.yaml_source import Document, Path
@@ -47,6 +51,9 @@ class Checked:
     values: dict[str, Any] = field(default_factory=dict)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id → rendered with
     source: str | None = None
+    #: the problems (among all) of rules a saved version may predate: unrouted outcomes and
+    #: expression types; such a version still loads (to list, show, diff) but cannot run
+    late: list[Problem] = field(default_factory=list)
 
 
 def check_semantics(doc: Document, overrides: dict | None = None) -> tuple[list[Problem], Checked]:
@@ -77,12 +84,6 @@ def param_problem(spec: dict[str, Any], value: Any) -> str | None:
 # --- private helpers -------------------------------------------------------------------
 
 
-def _close(word: str, choices: Any, prefix: str = "") -> str:
-    match = difflib.get_close_matches(str(word), sorted(choices), n=2, cutoff=0.6)
-    names = " or ".join(repr(prefix + m) for m in match)
-    return f"; did you mean {names}?" if match else ""
-
-
 class _Checker:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
@@ -97,17 +98,22 @@ class _Checker:
         ]
         self.ids: dict[str, int] = {}
         self.types: dict[str, type] = {}  # node id → node type class
-        self.edges: list[tuple[str, str, Path]] = []  # (from, to, where it is written)
+        self._env: Type | None = None
 
-    def report(self, path: Path, message: str, *, key: bool = False, offset: int = 0) -> None:
-        self.problems.append(self.doc.problem(path, message, key=key, offset=offset))
+    def report(
+        self, path: Path, message: str, *, key: bool = False, offset: int = 0, late: bool = False
+    ) -> None:
+        problem = self.doc.problem(path, message, key=key, offset=offset)
+        self.problems.append(problem)
+        if late:
+            self.out.late.append(problem)
 
     def run(self, overrides: dict) -> tuple[list[Problem], Checked]:
         self._params(overrides)
         self._node_ids()
         for index, node in self.nodes:
             self._node(index, node)
-        self._graph()
+        self.out.source = check_graph(self.doc, self.nodes, self.ids, self.types, self.report)
         return self.problems, self.out
 
     def _params(self, overrides: dict) -> None:
@@ -178,7 +184,6 @@ class _Checker:
         config = self._with(index, cls, written if isinstance(written, dict) else {})
         if isinstance(node_id, str) and self.ids.get(node_id) == index:
             self.out.configs[node_id] = config
-        self._edges(index, node, cls)
 
     def _with(self, index: int, cls: type | None, written: dict[str, Any]) -> dict[str, Any]:
         base: Path = ("nodes", index, "with")
@@ -233,7 +238,8 @@ class _Checker:
             key = info.alias or name
             value = config.get(key)
             if extra.get("x-expression") and isinstance(value, str) and "{{" not in value:
-                self._expression(value, (*base, key), 0)
+                condition = extra["x-expression"] == "boolean"
+                self._expression(value, (*base, key), 0, condition=condition)
             if extra.get("x-order-fields") and key not in runtime | skip:
                 self._order_fields(value, (*base, key))
         return config
@@ -258,8 +264,11 @@ class _Checker:
             ok, reads_run = ok and sub_ok, reads_run or sub_run
         return ok, reads_run
 
-    def _expression(self, src: str, path: Path, offset: int) -> tuple[bool, set[str]]:
-        """Compile `src` (written at `offset` in the value at `path`) and check its names."""
+    def _expression(
+        self, src: str, path: Path, offset: int, *, condition: bool = False
+    ) -> tuple[bool, set[str]]:
+        """Compile `src` (written at `offset` in the value at `path`), check its names, then
+        its types (a `condition` must be true or false)."""
         try:
             compile_expression(src)
         except ExpressionError as exc:
@@ -272,7 +281,21 @@ class _Checker:
             if why:
                 ok = False
                 self.report(path, f"{why} (in {src!r})", offset=offset + at)
+        if ok:
+            typed = check_types(src, self.env())
+            for at, message in typed.problems:
+                self.report(path, f"{message} (in {src!r})", offset=offset + at, late=True)
+            why = condition_problem(src, typed.result) if condition else None
+            if why and not typed.problems:
+                self.report(path, why, offset=offset + len(src) - len(src.lstrip()), late=True)
+            ok = not typed.problems  # a template that would fail is not rendered as well
         return ok, names
+
+    def env(self) -> Type:
+        """What expressions read here: the order model, these params, earlier state."""
+        if self._env is None:
+            self._env = environment({n: p.type for n, p in self.out.params.items()})
+        return self._env
 
     def _name_problem(self, name: str) -> str | None:
         root, _, rest = name.partition(".")
@@ -304,104 +327,6 @@ class _Checker:
             if isinstance(item, str) and item not in ORDER_FIELDS:
                 where = (*path, j) if isinstance(value, list) else path
                 self.report(where, f"unknown order field {item!r}{_close(item, ORDER_FIELDS)}")
-
-    def _edges(self, index: int, node: dict, cls: type | None) -> None:
-        node_id = node.get("id")
-        routes = node.get("routes") if isinstance(node.get("routes"), dict) else {}
-        targets: list[tuple[Any, Path]] = [
-            (node.get("next"), ("nodes", index, "next")),
-            (node.get("on_error"), ("nodes", index, "on_error")),
-        ]
-        for outcome, target in routes.items():
-            targets.append((target, ("nodes", index, "routes", outcome)))
-            if cls is not None and outcome not in cls.outcomes:
-                emits = ", ".join(cls.outcomes) or "none"
-                self.report(
-                    ("nodes", index, "routes", outcome),
-                    f"node type {cls.type_name!r} has no outcome {outcome!r}"
-                    f"{_close(outcome, cls.outcomes)} (its outcomes: {emits})",
-                    key=True,
-                )
-        for target, path in targets:
-            if not isinstance(target, str):
-                continue
-            if target not in self.ids:
-                label = ".".join(str(p) for p in path[2:])
-                self.report(path, f"{label}: no node {target!r}{_close(target, self.ids)}")
-            elif isinstance(node_id, str):
-                self.edges.append((node_id, target, path))
-
-    def _graph(self) -> None:
-        sources = [nid for nid, cls in self.types.items() if cls.source]
-        if not sources:
-            kinds = [n for n, c in registry.all_types().items() if c.source]
-            self.report(
-                ("nodes",),
-                "no source node: exactly one node must have a source type"
-                + (f" ({', '.join(kinds)})" if kinds else ""),
-                key=True,
-            )
-            return
-        first = sources[0]
-        for extra in sources[1:]:
-            self.report(
-                ("nodes", self.ids[extra], "type"),
-                f"second source node {extra!r}: a workflow has exactly one source "
-                f"({first!r} at line {self.doc.at(('nodes', self.ids[first], 'id'))[0]})",
-            )
-        for origin, target, path in self.edges:
-            if target in sources:
-                self.report(
-                    path,
-                    f"{origin!r} leads to the source node {target!r}; the source starts "
-                    "the flow and cannot be a target",
-                )
-        if len(sources) == 1:
-            self.out.source = first
-            self._reachable(first)
-        self._cycles()
-
-    def _reachable(self, start: str) -> None:
-        seen, todo = {start}, [start]
-        while todo:
-            current = todo.pop()
-            for origin, target, _ in self.edges:
-                if origin == current and target not in seen:
-                    seen.add(target)
-                    todo.append(target)
-        for node_id, index in self.ids.items():
-            if node_id not in seen:
-                self.report(
-                    ("nodes", index, "id"),
-                    f"node {node_id!r} is unreachable from the source {start!r}; "
-                    "route an outcome to it or remove it",
-                )
-
-    def _cycles(self) -> None:
-        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-        stack: list[str] = []
-
-        def visit(node_id: str) -> None:
-            state[node_id] = 1
-            stack.append(node_id)
-            for origin, target, path in self.edges:
-                if origin != node_id:
-                    continue
-                if state.get(target) == 1:
-                    loop = [*stack[stack.index(target) :], target]
-                    self.report(
-                        path,
-                        f"cycle {' -> '.join(loop)}: the graph must not loop back; "
-                        "route this outcome to a node further on",
-                    )
-                elif target not in state:
-                    visit(target)
-            stack.pop()
-            state[node_id] = 2
-
-        for node_id in self.ids:
-            if node_id not in state:
-                visit(node_id)
 
 
 def _gt(a: Any, b: Any) -> bool:

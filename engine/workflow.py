@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import Problem, ValidationError
+
 
 @dataclass(frozen=True)
 class Location:
@@ -77,11 +79,19 @@ class Workflow:
     file: str = "<workflow>"
     require_approval: bool = False
     description: str = ""
+    #: problems under rules newer than this saved version (an outcome routed nowhere, an
+    #: expression's type): it lists, shows and diffs, but `check_runnable` refuses to run it
+    refusals: tuple[Problem, ...] = ()
 
     @property
     def content_hash(self) -> str:
         """sha256 of the document text: the version a run records."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def check_runnable(self) -> None:
+        """Raise `ValidationError` with the validator's problems when this may not run."""
+        if self.refusals:
+            raise ValidationError(list(self.refusals))
 
     @property
     def start(self) -> str | None:

@@ -4,6 +4,13 @@
 checks can say ``file:line:column`` for any element of the document by its path, e.g.
 ``("nodes", 2, "with", "safety_stock")``. Duplicate mapping keys and syntax errors come
 back as `Problem` objects instead of exceptions.
+
+Workflow text comes from people (the API, the editor), so the parser is bounded: a document
+over `MAX_BYTES` is refused before it is read, and while composing, every alias counts the
+nodes it stands for, so a "billion laughs" document (anchors of lists of aliases of anchors)
+is refused at the alias that passes `MAX_ALIAS_NODES` instead of being expanded; nesting
+deeper than `MAX_DEPTH` and an alias inside its own anchor are refused the same way.
+Merge keys (``<<: *defaults``) keep working: each counts as the nodes it copies.
 """
 
 from __future__ import annotations
@@ -16,6 +23,13 @@ import yaml
 from engine.errors import Problem
 
 Path = tuple[str | int, ...]
+
+#: the largest workflow document accepted, in bytes of UTF-8
+MAX_BYTES = 1_000_000
+#: the most nodes all aliases of one document may stand for (each alias counts its subtree)
+MAX_ALIAS_NODES = 10_000
+#: the deepest nesting of mappings and lists accepted
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -65,10 +79,18 @@ class Document:
 
 
 def parse(text: str, file: str) -> tuple[Document, list[Problem]]:
-    """Parse `text`; returns the document and the syntax or duplicate-key problems."""
-    loader = yaml.SafeLoader(text)
+    """Parse `text`; returns the document and the syntax, size or duplicate-key problems."""
+    too_big = size_problem(text, file)
+    if too_big is not None:
+        return Document(file, text, None, {}), [too_big]
+    loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
+    except _Refused as exc:
+        mark = exc.mark
+        return Document(file, text, None, {}), [
+            Problem(file, mark.line + 1, mark.column + 1, exc.message)
+        ]
     except yaml.MarkedYAMLError as exc:
         return Document(file, text, None, {}), [_syntax_problem(exc, file)]
     except yaml.YAMLError as exc:
@@ -78,6 +100,83 @@ def parse(text: str, file: str) -> tuple[Document, list[Problem]]:
     walker = _Walker(loader, file)
     data = walker.walk(node, (), None) if node is not None else None
     return Document(file, text, data, walker.spots), walker.problems
+
+
+def size_problem(text: str, file: str, size: int | None = None) -> Problem | None:
+    """A problem when `text` (or a file of `size` bytes starting with it) is over
+    `MAX_BYTES`, located where the document passes the limit."""
+    if size is None:
+        if len(text) <= MAX_BYTES // 4:
+            return None
+        size = len(text.encode("utf-8"))
+    if size <= MAX_BYTES:
+        return None
+    head = text.encode("utf-8")[:MAX_BYTES].decode("utf-8", errors="ignore")
+    line = head.count("\n") + 1
+    column = len(head) - (head.rfind("\n") + 1) + 1
+    return Problem(
+        file,
+        line,
+        column,
+        f"the document is {size:,} bytes, over the limit of {MAX_BYTES:,} bytes "
+        f"({MAX_BYTES / 1e6:g} MB) for a workflow: split it or remove what it does not need",
+    )
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A document the bounded loader will not compose (too many alias nodes, too deep)."""
+
+    def __init__(self, message: str, mark: yaml.Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing with counted aliases and a bounded depth."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._sizes: dict[int, int] = {}  # id(node) -> nodes it stands for, once composed
+        self._alias_nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
+            size = self._sizes.get(id(node))
+            if size is None:
+                raise _Refused(
+                    "YAML alias inside its own anchor (a recursive document); "
+                    "write the value out instead",
+                    mark,
+                )
+            self._alias_nodes += size
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise _Refused(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes by here "
+                    "(nested aliases multiply); write the values out or use fewer aliases",
+                    mark,
+                )
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(
+                f"nested deeper than {MAX_DEPTH} levels; a workflow needs far fewer",
+                self.peek_event().start_mark,
+            )
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(c), 1) for c in children)
+        return node
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:

@@ -18,7 +18,7 @@ class Condition(BaseNode):
     class Params(BaseModel):
         when: str = Field(
             description='expression, e.g. order.amount > 2000 and order.channel == "h5"',
-            json_schema_extra={"x-expression": True},
+            json_schema_extra={"x-expression": "boolean"},
         )
 
     outcomes = ("true", "false")

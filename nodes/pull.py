@@ -19,7 +19,11 @@ class Pull(BaseNode):
     """Pull new and changed orders from each channel since its saved cursor."""
 
     class Params(BaseModel):
-        channels: list[str] = Field(min_length=1, description="sales channels to pull")
+        channels: list[str] = Field(
+            min_length=1,
+            description="sales channels to pull: youzan, douyin, h5",
+            json_schema_extra={"x-item": "channel"},
+        )
         window_minutes: int = Field(360, ge=1, le=1440, description="update-time window size")
         overlap_minutes: int = Field(
             5, ge=0, le=120, description="re-read this much before the cursor (late records)"

@@ -23,6 +23,7 @@ class ExceptionRoute(BaseNode):
         notify: bool = Field(False, description="also tell the team on WeCom")
 
     outcomes = ("queued",)
+    terminal = ("queued",)  # the queue is where the order waits: the run may end here
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         p = self.params
@@ -42,6 +43,7 @@ class Finish(BaseNode):
         status: str = Field(pattern=_SLUG, description="order status to set")
 
     outcomes = ("done",)
+    terminal = ("done",)
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         return Outcome("done", status=self.params.status)

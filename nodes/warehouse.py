@@ -17,7 +17,9 @@ class SplitWarehouse(BaseNode):
 
     class Params(BaseModel):
         warehouses: dict[str, list[str]] = Field(
-            min_length=1, description="warehouse code -> provinces it ships to"
+            min_length=1,
+            description="warehouse code -> provinces it ships to",
+            json_schema_extra={"x-key": "warehouse", "x-item": "province"},
         )
         default: str = Field(description="warehouse for a province in no list")
 

@@ -1,4 +1,9 @@
-"""The `waybill` node: an SF e-waybill per order, its number uploaded to the origin channel."""
+"""The `waybill` node: an SF e-waybill per order, its number uploaded to the origin channel.
+
+It never ships an order the platform does not show as paid, whatever the graph before it
+checked: such an order (with no waybill of ours yet) takes the outcome `not_paid`, which a
+workflow must route like any other (`order_intake` sends it to awaiting_payment).
+"""
 
 from __future__ import annotations
 
@@ -24,19 +29,24 @@ class Contact(BaseModel):
 
 @node("waybill")
 class Waybill(BaseNode):
-    """Create the order's SF e-waybill once and upload its number to the origin channel."""
+    """Create the order's SF e-waybill once and upload its number; `not_paid` if unpaid."""
 
     class Params(BaseModel):
         carrier: str = Field("sf", pattern="^sf$", description="carrier (SF Express)")
         upload_tracking: bool = Field(True, description="upload the number to the channel")
         senders: dict[str, Contact] = Field(
-            default_factory=dict, description="warehouse code -> sender contact"
+            default_factory=dict,
+            description="warehouse code -> sender contact",
+            json_schema_extra={"x-key": "warehouse"},
         )
 
-    outcomes = ("done",)
+    outcomes = ("done", "not_paid")
     side_effects = True
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
+        if order.status != "paid" and ctx.store.waybill_no() is None:  # one of ours goes on
+            reason = f"not paid (the platform shows it {order.status}): no waybill made"
+            return Outcome("not_paid", {"status": order.status}, reason=reason)
         if ctx.dry_run:
             return Outcome("done", {"dry_run": True}, status="shipped")
         key = ctx.effect_key()

@@ -17,10 +17,18 @@ from connectors.simulator.scenario_file import load_scenario
 from engine import registry
 from engine.errors import OrderhubError, ValidationError
 from engine.loader import check_workflow, load_workflow, workflow_schema
+from engine.order import order_fields
 from engine.settings import load_settings
 from engine.store import open_store
 from engine.workflow import Workflow
-from service.console import console, errors, nodes_table, progress_bar, summary_table
+from service.console import (
+    console,
+    errors,
+    fields_table,
+    nodes_table,
+    progress_bar,
+    summary_table,
+)
 from service.insights_cli import import_app, insights_app
 from service.intake import IntakeSummary, read_scenario, run_intake
 from service.orders_cli import orders_app
@@ -132,16 +140,21 @@ def simulator(
     scenario: Path = typer.Option(..., help="scenario file to serve"),
     port: int = typer.Option(8900, help="port on 127.0.0.1"),
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    faults: Path | None = typer.Option(
+        None, help="faults to inject (JSON or YAML); change them at /_sim/faults"
+    ),
 ) -> None:
-    """Serve a scenario as Youzan, Douyin, H5, ERP, SF and WeCom; print settings for it."""
+    """Serve a scenario as Youzan, Douyin, H5, ERP, SF, ZTO and WeCom; print settings for it."""
     import uvicorn
 
     from connectors.simulator.app import create_app
+    from connectors.simulator.faults import load_plan
     from connectors.simulator.server import fast_server_options, settings_for
     from engine.settings import render_toml
 
     try:
         data = load_scenario(scenario)
+        served = create_app(data, faults=load_plan(faults) if faults else None)
     except OrderhubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -149,7 +162,7 @@ def simulator(
     typer.echo(render_toml(settings_for(f"http://{host}:{port}")), nl=True)
     sys.stdout.flush()
     uvicorn.run(
-        create_app(data),
+        served,
         host=host,
         port=port,
         log_level="warning",
@@ -209,8 +222,19 @@ def nodes(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> N
 
 @app.command()
 def schema() -> None:
-    """Print the workflow JSON Schema (for editors such as VS Code's YAML extension)."""
+    """Print the workflow JSON Schema, with every node type's params (for editors such as
+    VS Code's YAML extension)."""
     typer.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def fields(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every order field an expression can read, with its type and a description."""
+    listed = [f.as_data() for f in order_fields()]
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+    else:
+        console.print(fields_table(listed))
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -45,24 +46,42 @@ def summary_table(summary: IntakeSummary, report: dict[str, Any]) -> Table:
 
 
 def nodes_table(described: list[dict[str, Any]]) -> Table:
-    table = Table(title="node types", show_lines=True)
+    table = Table(
+        title="node types",
+        show_lines=True,
+        caption="(end): the run may end on this outcome when the workflow routes it nowhere; "
+        "every other outcome needs a route or `next`",
+    )
     for column in ("type", "summary", "outcomes", "params"):
         table.add_column(column)
     for d in described:
         params = "\n".join(
-            f"{name}: {_param_text(schema, name in d['required'])}"
+            f"{name}: {_param_text(schema, name in d['required'], d['shapes'][name])}"
             for name, schema in d["params"].items()
         )
         kind = " (source)" if d["source"] else " (side effects)" if d["side_effects"] else ""
-        table.add_row(d["type"] + kind, d["summary"], ", ".join(d["outcomes"]), params)
+        outcomes = ", ".join(o + (" (end)" if o in d["terminal"] else "") for o in d["outcomes"])
+        table.add_row(d["type"] + kind, escape(d["summary"]), outcomes, escape(params))
     return table
 
 
-def _param_text(schema: dict[str, Any], required: bool) -> str:
-    kind = schema.get("type") or "/".join(
-        s.get("type", "?") for s in schema.get("anyOf", []) if isinstance(s, dict)
+def fields_table(fields: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="order fields an expression can read",
+        caption="expressions also read params.<name> (the workflow's params) and "
+        "state.<node>.<key> (what an earlier step recorded); a datetime is ISO 8601 text, "
+        'compared as date(order.created_at) > date("2026-01-10"); params that list order '
+        "fields (dedup_key's fields) write the path: receiver.phone, items.sku",
     )
-    bits = [kind or "object"]
+    for column in ("field", "type", "description"):
+        table.add_column(column)
+    for f in fields:
+        table.add_row(escape(f["field"]), f["type"], escape(f["description"]))
+    return table
+
+
+def _param_text(schema: dict[str, Any], required: bool, shape: str) -> str:
+    bits = [shape]
     if required:
         bits.append("required")
     if "default" in schema:

@@ -57,8 +57,9 @@ class Version:
         return f"{self.workflow_id} v{self.number}"
 
     def workflow(self) -> Workflow:
-        """The validated workflow of this version (named ``<id>@v<number>`` in problems)."""
-        return load_workflow(f"{self.workflow_id}@v{self.number}", text=self.text)
+        """The validated workflow of this version (named ``<id>@v<number>`` in problems); one
+        saved before a newer rule loads with that rule's problems as refusals to run."""
+        return load_workflow(f"{self.workflow_id}@v{self.number}", text=self.text, saved=True)
 
     def summary(self) -> dict:
         """Everything but the text, JSON-ready."""
@@ -129,7 +130,7 @@ def save(
                 raise WorkflowError(
                     f"nothing to save: the document is identical to {wf.id} v{latest.number}"
                 )
-            old = load_workflow(f"{wf.id}@v{latest.number}", text=latest.text)
+            old = load_workflow(f"{wf.id}@v{latest.number}", text=latest.text, saved=True)
             critical = [str(c) for c in critical_changes(semantic_diff(old, wf))]
             if critical and not confirm:
                 raise WorkflowError(
@@ -248,7 +249,7 @@ def rollback(
     if not reason.strip():
         raise WorkflowError('a rollback needs a reason (--reason "…"); it goes in the audit log')
     target = get_version(store, workflow_id, number)
-    target.workflow()  # still valid under today's node types and rules
+    target.workflow().check_runnable()  # still valid under today's node types and rules
     if target.awaiting_approval:
         raise WorkflowError(
             f"{workflow_id} v{number} was never approved; approve it before rolling back to it"

@@ -2,7 +2,8 @@
 
 The settings that point at it are `connectors.simulator.server.settings_for(base_url)`
 (render them with `engine.settings.render_toml`).
-``--options '{"sf_duplicate": "first_waybill"}'`` sets `SimOptions` fields.
+``--options '{"sf_duplicate": "first_waybill"}'`` sets `SimOptions` fields;
+``--faults FILE`` (JSON or YAML) arms faults after the scenario's own (see `faults`).
 """
 
 from __future__ import annotations
@@ -20,16 +21,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--options", default="{}", help="SimOptions fields as JSON")
+    parser.add_argument("--faults", default=None, help="faults file (JSON or YAML)")
     args = parser.parse_args(argv)
 
     import uvicorn
 
     from connectors.simulator.app import create_app
+    from connectors.simulator.faults import load_plan
     from connectors.simulator.server import fast_server_options
+    from engine.errors import InputError
 
     scenario = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
     options = SimOptions(**json.loads(args.options))
-    app = create_app(scenario, options=options)
+    try:
+        plan = load_plan(args.faults) if args.faults else None
+        app = create_app(scenario, options=options, faults=plan)
+    except InputError as exc:
+        parser.exit(2, f"error: {exc}\n")
     uvicorn.run(
         app,
         host=args.host,

@@ -1,4 +1,4 @@
-"""The simulator app: all six external systems of a scenario on one FastAPI server.
+"""The simulator app: all seven external systems of a scenario on one FastAPI server.
 
 Paths (each in its platform's shape; see the module of each platform):
     Youzan   POST /api/youzan.trades.sold.get/4.0.2?access_token=…
@@ -10,12 +10,15 @@ Paths (each in its platform's shape; see the module of each platform):
     H5       GET  /h5/api/orders, POST /h5/api/orders/{id}/shipments   (Bearer api_key)
     Kingdee  POST /k3cloud/…ValidateUser.common.kdsvc, …ExecuteBillQuery.common.kdsvc
     SF       POST /std/service   (form, msgDigest)
+    ZTO      POST /zto.open.createOrder, /zto.open.getOrderInfo   (x-appKey, x-dataDigest)
     WeCom    POST /cgi-bin/webhook/send?key=…
 Inspection and control:
-    GET /_sim/stats, GET /_sim/log?kind=waybills|uploads|messages, POST /_sim/reset,
-    POST /_sim/faults {"system", "mode": error|timeout|rate_limit|down, "count",
-                       "call": "decrypt" | "outbound" (optional: only that system's decrypt
-                       calls, or the ERP's SAL_OUTSTOCK queries)}
+    GET /_sim/stats[?prefix=…], GET /_sim/log?kind=waybills|uploads|messages|moves,
+    POST /_sim/reset,
+    GET /_sim/faults (armed faults, seed, window clock), POST /_sim/faults (a plan, a list
+    of faults or one fault: adds, replacing faults of the same id), DELETE /_sim/faults
+    (all, or ?id=…), POST /_sim/faults/clock {"advance_s": N} (move the fault windows' clock
+    on); the fault fields are in `faults`.
 Youzan and Douyin receivers are ciphertexts unless `SimOptions.receivers` is "plain"; with
 `SimOptions.erp_outbound_after_s` set, every tracking upload books an ERP outbound bill.
 """
@@ -29,18 +32,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.simulator import douyin, erp, h5, sf, wecom, youzan
+from connectors.simulator import douyin, erp, h5, sf, wecom, youzan, zto
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, json_of
-from connectors.simulator.state import (
-    DELAY_KEY,
-    FAULT_CALLS,
-    FAULT_MODES,
-    SYSTEMS,
-    SimOptions,
-    SimState,
-    build_state,
-)
+from connectors.simulator.faults import FaultPlan, parse_plan
+from connectors.simulator.state import DELAY_KEY, SimOptions, SimState, build_state
+from engine.errors import InputError
 
 RENDERERS = {"youzan": youzan.render, "douyin": douyin.render, "h5": h5.render}
 
@@ -50,18 +47,20 @@ def create_app(
     *,
     credentials: dict[str, dict[str, str]] | None = None,
     options: SimOptions | None = None,
+    faults: FaultPlan | None = None,
 ) -> FastAPI:
     """A FastAPI app playing every system of `scenario`; `app.state.sim` is its memory.
 
-    `credentials` override the defaults (`state.DEFAULT_CREDENTIALS`) per system.
+    `credentials` override the defaults (`state.DEFAULT_CREDENTIALS`) per system; the
+    scenario's ``faults`` and then `faults` are armed (`InputError` if they do not read).
     """
     options = options or SimOptions()
     vault = Vault()
-    state = build_state(scenario, credentials, options, renderers(options, vault), vault)
+    state = build_state(scenario, credentials, options, renderers(options, vault), vault, faults)
     app = FastAPI(title="orderhub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
     app.add_middleware(DelayAnswers)
-    for platform in (youzan, douyin, h5, erp, sf, wecom):
+    for platform in (youzan, douyin, h5, erp, sf, zto, wecom):
         platform.register(app, state)
     _register_control(app, state)
     return app
@@ -101,8 +100,8 @@ class DelayAnswers:
 
 def _register_control(app: FastAPI, state: SimState) -> None:
     @app.get("/_sim/stats")
-    async def stats() -> Response:
-        return answer(state.stats())
+    async def stats(request: Request) -> Response:
+        return answer(state.stats(request.query_params.getlist("prefix")))
 
     @app.get("/_sim/log")
     async def log(kind: str = "waybills") -> Response:
@@ -110,9 +109,10 @@ def _register_control(app: FastAPI, state: SimState) -> None:
             "waybills": state.waybill_log,
             "uploads": state.uploads,
             "messages": state.messages,
+            "moves": state.moves,
         }.get(kind)
         if records is None:
-            return answer({"error": "kind must be waybills, uploads or messages"}, 400)
+            return answer({"error": "kind must be waybills, uploads, messages or moves"}, 400)
         return answer(records)
 
     @app.post("/_sim/reset")
@@ -120,12 +120,30 @@ def _register_control(app: FastAPI, state: SimState) -> None:
         state.reset()
         return answer({"ok": True})
 
+    @app.get("/_sim/faults")
+    async def faults() -> Response:
+        return answer(state.faults.describe())
+
     @app.post("/_sim/faults")
-    async def faults(request: Request) -> Response:
-        body = await json_of(request) or {}
-        system, mode, call = body.get("system"), body.get("mode"), body.get("call")
-        if system not in SYSTEMS or mode not in FAULT_MODES or call not in (None, *FAULT_CALLS):
-            text = f"system in {SYSTEMS}, mode in {FAULT_MODES}, call absent or in {FAULT_CALLS}"
-            return answer({"error": text}, 400)
-        state.add_fault(system, mode, int(body.get("count", 1)), call)
-        return answer({"ok": True, "faults": state.faults})
+    async def arm_faults(request: Request) -> Response:
+        try:
+            plan = parse_plan(await json_of(request), "POST /_sim/faults")
+        except InputError as exc:
+            return answer({"error": str(exc)}, 400)
+        ids = state.faults.arm(plan)
+        return answer({"ok": True, "armed": ids, **state.faults.describe()})
+
+    @app.delete("/_sim/faults")
+    async def clear_faults(request: Request) -> Response:
+        ids = request.query_params.getlist("id")
+        state.faults.clear(ids or None)
+        return answer({"ok": True, **state.faults.describe()})
+
+    @app.post("/_sim/faults/clock")
+    async def advance_clock(request: Request) -> Response:
+        body = await json_of(request)
+        seconds = body.get("advance_s") if isinstance(body, dict) else None
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            return answer({"error": 'send {"advance_s": seconds} to move the fault clock on'}, 400)
+        state.faults.advance(seconds)
+        return answer({"ok": True, **state.faults.describe()})

@@ -30,6 +30,7 @@ from fastapi import FastAPI, Request, Response
 from connectors.douyin import DECRYPT_LIMIT, fen, sign, to_epoch
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, fault_answer
+from connectors.simulator.paging import Bounds, serve_page
 from connectors.simulator.state import SimState
 
 SYSTEM = "douyin"
@@ -102,10 +103,10 @@ def register(app: FastAPI, state: SimState) -> None:
     async def gate(
         request: Request, method: str, call: str | None = None
     ) -> tuple[Response | None, dict]:
-        mode = state.take_fault(SYSTEM, request, call)
-        if mode:
+        played = state.take_fault(SYSTEM, request, call)
+        if played:
             limited = error(40100, "调用频率超限", "isv.frequency-limit", "too many calls")
-            return fault_answer(mode, lambda: limited), {}
+            return fault_answer(played, lambda: limited), {}
         q = request.query_params
         creds = state.credentials[SYSTEM]
         body = (await request.body()).decode()
@@ -126,7 +127,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post("/order/searchList")
     async def search_list(request: Request) -> Response:
-        refused, p = await gate(request, "order.searchList")
+        refused, p = await gate(request, "order.searchList", "pull")
         if refused:
             return refused
         size, page = int(p.get("size", 10)), int(p.get("page", 0))
@@ -138,14 +139,22 @@ def register(app: FastAPI, state: SimState) -> None:
             msg = "update_time_end must be within 1 day after update_time_start"
             return error(40004, "参数错误", "isv.parameter-invalid:update_time", msg)
         store = state.channels[SYSTEM]
-        lo, hi = store.window(start, end)
-        first = lo + page * size
-        records = store.records(first, min(hi, first + size)) if first < hi else []
-        return ok({"shop_order_list": records, "page": page, "size": size, "total": hi - lo})
+
+        def bounds() -> Bounds:
+            lo, hi = store.window(start, end)
+            first = lo + page * size
+            return lo, hi, first, min(hi, first + size)
+
+        def render(place: Bounds) -> dict:
+            lo, hi, first, top = place
+            records = store.records(first, top) if first < hi else []
+            return {"shop_order_list": records, "page": page, "size": size, "total": hi - lo}
+
+        return ok(serve_page(state, SYSTEM, (start, end, size), bounds, render))
 
     @app.post("/order/logisticsAdd")
     async def logistics_add(request: Request) -> Response:
-        refused, p = await gate(request, "order.logisticsAdd")
+        refused, p = await gate(request, "order.logisticsAdd", "upload")
         if refused:
             return refused
         oid, code = str(p.get("order_id", "")), str(p.get("logistics_code", ""))

@@ -4,8 +4,10 @@ Forms: ``STK_Inventory`` (rows [material number, stock number, base qty]: the sc
 on-hand less the outbound bills booked), ``BD_MATERIAL`` (rows [number, name, price]) and
 ``SAL_OUTSTOCK`` (entry rows of the approved sales outbound bills, columns as asked in
 `FieldKeys`, filtered by ``FDocumentStatus = 'C'`` and ``FApproveDate >= '…'``; see
-`outbound`). `Limit` <= 10,000; `StartRow` from 0. A SAL_OUTSTOCK query is also the fault
-call kind ``"outbound"``.
+`outbound`). `Limit` <= 10,000; `StartRow` from 0. Fault call kinds: ``login``, and by
+form ``inventory`` (STK_Inventory), ``catalogue`` (BD_MATERIAL), ``outbound`` (SAL_OUTSTOCK).
+The ERP has no rate-limit answer of its own: a ``rate_limit`` fault answers HTTP 429 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(LOGIN_PATH)
     async def validate_user(request: Request) -> Response:
-        mode = state.take_fault(SYSTEM, request)
-        if mode:
-            return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
+        played = state.take_fault(SYSTEM, request, "login")
+        if played:
+            return fault_answer(played)
         body = await json_of(request) or {}
         creds = state.credentials[SYSTEM]
         if (body.get("acctID"), body.get("username"), body.get("password")) != (
@@ -49,9 +51,9 @@ def register(app: FastAPI, state: SimState) -> None:
     async def execute_bill_query(request: Request) -> Response:
         data = (await json_of(request) or {}).get("data") or {}
         form = data.get("FormId")
-        mode = state.take_fault(SYSTEM, request, "outbound" if form == OUTBOUND else None)
-        if mode:
-            return fault_answer(mode, lambda: answer({"error": "busy"}, status=429))
+        played = state.take_fault(SYSTEM, request, CALL_OF_FORM.get(form))
+        if played:
+            return fault_answer(played)
         if request.cookies.get(SESSION_COOKIE) not in state.sessions:
             return status_error(1, "会话信息已丢失，请重新登录")
         start, limit = int(data.get("StartRow", 0)), int(data.get("Limit", 2000))
@@ -72,6 +74,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
 
 OUTBOUND = "SAL_OUTSTOCK"
+CALL_OF_FORM = {"STK_Inventory": "inventory", "BD_MATERIAL": "catalogue", OUTBOUND: "outbound"}
 
 
 def outbound_rows(state: SimState, data: dict) -> list[list]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request, Response
 
 from connectors.simulator.common import answer, fault_answer, json_of
+from connectors.simulator.paging import Bounds, serve_page
 from connectors.simulator.state import SimState
 
 SYSTEM = "h5"
@@ -27,10 +28,10 @@ def render(order: dict) -> dict:
 def register(app: FastAPI, state: SimState) -> None:
     """Mount the H5 mall's API paths on `app`."""
 
-    async def gate(request: Request) -> Response | None:
-        mode = state.take_fault(SYSTEM, request)
-        if mode:
-            return fault_answer(mode, lambda: answer({"error": "rate_limited"}, status=429))
+    async def gate(request: Request, call: str) -> Response | None:
+        played = state.take_fault(SYSTEM, request, call)
+        if played:
+            return fault_answer(played)  # no rate-limit shape of its own: 429 + Retry-After
         expected = "Bearer " + state.credentials[SYSTEM]["api_key"]
         if request.headers.get("authorization") != expected:
             return answer({"error": "unauthorized"}, status=401)
@@ -38,7 +39,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.get("/h5/api/orders")
     async def list_orders(request: Request) -> Response:
-        refused = await gate(request)
+        refused = await gate(request, "pull")
         if refused:
             return refused
         q = request.query_params
@@ -55,17 +56,24 @@ def register(app: FastAPI, state: SimState) -> None:
         if not 1 <= limit <= state.options.max_page_size:
             return answer({"error": "limit_too_large: at most 100"}, status=400)
         store = state.channels[SYSTEM]
-        lo, hi = store.window(start, end)
-        if after is not None:
-            lo = max(lo, bisect.bisect_right(store.index, after))
-        top = min(hi, lo + limit)
-        records = store.records(lo, top) if lo < hi else []
-        cursor = _encode(store.index[top - 1]) if top < hi and records else None
-        return answer({"orders": records, "next_cursor": cursor})
+
+        def bounds() -> Bounds:
+            lo, hi = store.window(start, end)
+            first = max(lo, bisect.bisect_right(store.index, after)) if after else lo
+            return lo, hi, first, min(hi, first + limit)
+
+        def render(place: Bounds) -> dict:
+            _, hi, first, top = place
+            records = store.records(first, top) if first < hi else []
+            cursor = _encode(store.index[top - 1]) if top < hi and records else None
+            return {"orders": records, "next_cursor": cursor}
+
+        window = (q["updated_after"], q.get("updated_before"), limit)
+        return answer(serve_page(state, SYSTEM, window, bounds, render))
 
     @app.post("/h5/api/orders/{order_id}/shipments")
     async def add_shipment(request: Request, order_id: str) -> Response:
-        refused = await gate(request)
+        refused = await gate(request, "upload")
         if refused:
             return refused
         body = await json_of(request) or {}

@@ -48,26 +48,48 @@ class SimulatorHandle:
         self._stopper = stopper
         self._client = httpx.Client(base_url=base_url, timeout=5, verify=False)
 
-    def stats(self) -> dict[str, Any]:
-        """`GET /_sim/stats`: waybills, create calls, duplicates, uploads, bot messages,
-        decrypt calls and ciphertexts decrypted per channel, Youzan trade.get calls, requests
-        per system."""
-        return self._client.get("/_sim/stats").json()
+    def stats(self, prefixes: list[str] | None = None) -> dict[str, Any]:
+        """`GET /_sim/stats` (see `connectors.simulator.stats`); `prefixes` fills
+        `bot_messages_by_prefix` with the number of WeCom messages starting with each."""
+        return self._client.get("/_sim/stats", params={"prefix": prefixes or []}).json()
 
     def log(self, kind: str) -> list[dict]:
-        """`GET /_sim/log?kind=waybills|uploads|messages`."""
+        """`GET /_sim/log?kind=waybills|uploads|messages|moves`."""
         return self._client.get("/_sim/log", params={"kind": kind}).json()
 
     def reset(self) -> None:
         self._client.post("/_sim/reset").raise_for_status()
 
     def fault(self, system: str, mode: str, count: int = 1, call: str | None = None) -> None:
-        """Make the next `count` calls of `system` (only its `call` kind, "decrypt" or the
-        ERP's "outbound", when given) fail with `mode`."""
+        """Make the next `count` calls of `system` (only its `call` kind when given, e.g.
+        "decrypt", "create", the ERP's "outbound") fail with `mode`."""
         body: dict[str, Any] = {"system": system, "mode": mode, "count": count}
         if call:
             body["call"] = call
-        self._client.post("/_sim/faults", json=body).raise_for_status()
+        self.arm(body)
+
+    def arm(self, *faults: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
+        """`POST /_sim/faults`: arm `faults` (dicts with the fields of
+        `connectors.simulator.faults.Fault`); return the armed faults."""
+        plan: dict[str, Any] = {"faults": list(faults)}
+        if seed is not None:
+            plan["seed"] = seed
+        answer = self._client.post("/_sim/faults", json=plan)
+        if answer.status_code != 200:
+            raise ValueError(answer.json().get("error", answer.text))
+        return answer.json()
+
+    def faults(self) -> dict[str, Any]:
+        """`GET /_sim/faults`: the seed, the window clock and the armed faults."""
+        return self._client.get("/_sim/faults").json()
+
+    def clear_faults(self, *ids: str) -> None:
+        """`DELETE /_sim/faults`: clear the faults with these ids, or all of them."""
+        self._client.delete("/_sim/faults", params={"id": list(ids)}).raise_for_status()
+
+    def advance_fault_clock(self, seconds: float) -> None:
+        """Move the clock the fault windows are read against on by `seconds`."""
+        self._client.post("/_sim/faults/clock", json={"advance_s": seconds}).raise_for_status()
 
     def stop(self) -> None:
         if self._stopper is not None:
@@ -89,14 +111,17 @@ def start_simulator(
     in_process: bool = False,
     options: SimOptions | None = None,
     host: str = "127.0.0.1",
+    faults: str | Path | None = None,
 ) -> SimulatorHandle:
-    """Serve `scenario_path` on a loopback port (0 = pick a free one) and wait until it answers."""
+    """Serve `scenario_path` on a loopback port (0 = pick a free one) and wait until it answers.
+
+    `faults`: a faults file (JSON or YAML) armed after the scenario's own faults."""
     port = port or free_port(host)
     base_url = f"http://{host}:{port}"
     if in_process:
-        stopper = _start_thread(scenario_path, host, port, options)
+        stopper = _start_thread(scenario_path, host, port, options, faults)
     else:
-        stopper = _start_subprocess(scenario_path, host, port, options)
+        stopper = _start_subprocess(scenario_path, host, port, options, faults)
     try:
         _wait_ready(base_url)
     except BaseException:
@@ -111,11 +136,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def _start_subprocess(path: str, host: str, port: int, options: SimOptions | None) -> Any:
+def _start_subprocess(
+    path: str, host: str, port: int, options: SimOptions | None, faults: str | Path | None
+) -> Any:
     cmd = [sys.executable, "-m", "connectors.simulator", "--scenario", str(path)]
     cmd += ["--port", str(port), "--host", host]
     if options is not None:
         cmd += ["--options", json.dumps(asdict(options))]
+    if faults is not None:
+        cmd += ["--faults", str(faults)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -134,14 +163,18 @@ def _start_subprocess(path: str, host: str, port: int, options: SimOptions | Non
     return stop
 
 
-def _start_thread(path: str, host: str, port: int, options: SimOptions | None) -> Any:
+def _start_thread(
+    path: str, host: str, port: int, options: SimOptions | None, faults: str | Path | None
+) -> Any:
     import uvicorn
 
     from connectors.simulator.app import create_app
+    from connectors.simulator.faults import load_plan
 
     scenario = json.loads(Path(path).read_text(encoding="utf-8"))
+    plan = load_plan(faults) if faults is not None else None
     config = uvicorn.Config(
-        create_app(scenario, options=options),
+        create_app(scenario, options=options, faults=plan),
         host=host,
         port=port,
         log_level="warning",

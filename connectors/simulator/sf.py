@@ -2,7 +2,10 @@
 
 Validates partnerID and msgDigest (A1004 / A1006), optional 30/s limit (A1005). A repeated
 orderId answers error 8016, or the first waybill when `SimOptions.sf_duplicate` is
-``"first_waybill"``. A receiver without a mobile is business error 1010.
+``"first_waybill"``. A receiver without a mobile is business error 1010. Fault call kinds:
+``create`` (EXP_RECE_CREATE_ORDER) and ``search`` (EXP_RECE_SEARCH_ORDER_RESP); the
+``rate_limit`` fault answers A1005. The order ref a waybill is for is read from msgData's
+`remark` (the connector writes ``channel:order_id`` there) for the once-only counters.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from connectors.simulator.common import answer, fault_answer
 from connectors.simulator.state import SimState
 
 SYSTEM = "sf"
+CALLS = {CREATE: "create", SEARCH: "search"}
 FIELDS = ("partnerID", "requestID", "serviceCode", "timestamp", "msgDigest", "msgData")
 
 
@@ -28,10 +32,10 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(SERVICE_PATH)
     async def service(request: Request) -> Response:
-        mode = state.take_fault(SYSTEM, request)
-        if mode:
-            return fault_answer(mode, lambda: gateway("A1005", "流量受控"))
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        played = state.take_fault(SYSTEM, request, CALLS.get(form.get("serviceCode", "")))
+        if played:
+            return fault_answer(played, lambda: gateway("A1005", "流量受控"))
         missing = [f for f in FIELDS if not form.get(f)]
         if missing:
             return gateway("A1001", f"必传参数不可为空: {missing[0]}")
@@ -79,9 +83,10 @@ def create(state: SimState, msg: dict) -> Response:
         )  # fmt: skip
     state.waybill_seq += 1
     waybill = f"SF{1460000000000 + state.waybill_seq * 37:013d}"
-    record = {"orderId": order_id, "waybillNo": waybill, "at": state.clock(), "msgData": msg}
-    state.waybills[order_id] = record
-    state.waybill_log.append(record)
+    ref = str(msg.get("remark") or "")
+    state.waybills[order_id] = state.record_waybill(
+        SYSTEM, order_id, waybill, ref, orderId=order_id, waybillNo=waybill, msgData=msg
+    )
     return business_ok(order_id, waybill)
 
 

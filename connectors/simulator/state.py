@@ -11,15 +11,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.simulator.cipher import Vault
+from connectors.simulator.faults import Fault, FaultBook, FaultPlan, Played, parse_plan
 from connectors.simulator.outbound import OutboundBook
+from connectors.simulator.stats import build_stats
 
 CST = timezone(timedelta(hours=8))
-SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "wecom")
+SYSTEMS = ("youzan", "douyin", "h5", "erp", "sf", "zto", "wecom")
 CHANNELS = ("youzan", "douyin", "h5")
+CARRIERS = ("sf", "zto")
 DECRYPTING = ("youzan", "douyin")
-FAULT_MODES = ("error", "timeout", "rate_limit", "down")
-FAULT_CALLS = ("decrypt", "outbound")
 RECEIVER_VARIANTS = ("encrypted", "plain")
+ZTO_DUPLICATE_VARIANTS = ("first_waybill", "refused", "new_waybill")
 DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
@@ -35,6 +37,12 @@ DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
         "partner_id": "SIMPARTNER",
         "check_word": "sim-sf-checkword",
         "monthly_card": "7551234567",
+    },
+    "zto": {
+        "app_key": "sim-zto-appkey",
+        "app_secret": "sim-zto-secret",
+        "account_id": "SIMZTO",
+        "account_password": "ZTO123",
     },
     "wecom": {"key": "sim-wecom-key"},
 }
@@ -55,7 +63,11 @@ class SimOptions:
     platforms do) or ``"plain"`` (the older plain fields). `erp_outbound_after_s`: when set,
     every tracking upload books a sales outbound bill in the ERP that many seconds later
     (simulator clock; 0 = at once), lowering its on-hand (see `outbound`); None: the ERP
-    never books one, as within a single scenario day.
+    never books one, as within a single scenario day. `zto_duplicate`: what ZTO answers to a
+    repeated partnerOrderCode (its document does not say) — ``"first_waybill"`` (success with
+    the first bill code), ``"refused"`` (a business refusal; the client then asks
+    getOrderInfo) or ``"new_waybill"`` (a second waybill: the case the client must prevent
+    by asking before it creates again).
     """
 
     sf_duplicate: str = "error_8016"
@@ -69,11 +81,16 @@ class SimOptions:
     decrypt_refused: list[str] = field(default_factory=list)
     receivers: str = "encrypted"
     erp_outbound_after_s: float | None = None
+    zto_duplicate: str = "first_waybill"
 
     def __post_init__(self) -> None:
         if self.receivers not in RECEIVER_VARIANTS:
             raise ValueError(
                 f"receivers must be one of {RECEIVER_VARIANTS}, not {self.receivers!r}"
+            )
+        if self.zto_duplicate not in ZTO_DUPLICATE_VARIANTS:
+            raise ValueError(
+                f"zto_duplicate must be one of {ZTO_DUPLICATE_VARIANTS}, not {self.zto_duplicate!r}"
             )
 
 
@@ -104,15 +121,21 @@ class ChannelStore:
 
     def ship(self, order_id: str, now: float) -> None:
         """Mark the order shipped and move it to `now` in the update-time index."""
+        self.orders[order_id]["status"] = "shipped"
+        self.touch(order_id, now)
+
+    def touch(self, order_id: str, now: float) -> str:
+        """Give the order the update time `now` (it moves in the index); return the old one."""
         order = self.orders[order_id]
-        old = (epoch(order["updated_at"]), order_id)
+        before = order["updated_at"]
+        old = (epoch(before), order_id)
         pos = bisect.bisect_left(self.index, old)
         if pos < len(self.index) and self.index[pos] == old:
             del self.index[pos]
-        order["status"] = "shipped"
         order["updated_at"] = iso(int(now))
         bisect.insort(self.index, (epoch(order["updated_at"]), order_id))
         self._rendered.pop(order_id, None)
+        return before
 
 
 @dataclass
@@ -124,12 +147,16 @@ class SimState:
     options: SimOptions
     channels: dict[str, ChannelStore] = field(default_factory=dict)
     waybills: dict[str, dict] = field(default_factory=dict)
+    zto_orders: dict[str, list[dict]] = field(default_factory=dict)
     waybill_log: list[dict] = field(default_factory=list)
     uploads: list[dict] = field(default_factory=list)
     outbound: OutboundBook = field(default_factory=OutboundBook)
     messages: list[dict] = field(default_factory=list)
+    moves: list[dict] = field(default_factory=list)
+    pages: dict[str, tuple[Any, dict]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    faults: dict[str, list] = field(default_factory=dict)
+    faults: FaultBook = field(default_factory=FaultBook)
+    initial_faults: FaultPlan = field(default_factory=FaultPlan)
     sessions: set[str] = field(default_factory=set)
     _bot_times: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     _sf_times: deque = field(default_factory=deque)
@@ -139,41 +166,28 @@ class SimState:
     waybill_seq: int = 0
 
     def reset(self) -> None:
-        """Back to the scenario as loaded: orders unshipped, nothing recorded, no faults."""
+        """Back to the scenario as loaded: orders unshipped, nothing recorded, the faults of
+        the scenario (and of ``--faults``) armed again and their window clock restarted."""
         for ch in CHANNELS:
             orders = self.scenario.get("channels", {}).get(ch, [])
             render = _malformed(ch, self.renderers[ch], set(self.options.malformed))
             self.channels[ch] = ChannelStore(orders, render)
-        self.waybills.clear()
-        self.waybill_log.clear()
-        self.uploads.clear()
+        for records in (self.waybills, self.zto_orders, self.pages):
+            records.clear()
+        for log in (self.waybill_log, self.uploads, self.messages, self.moves):
+            log.clear()
         self.outbound.clear()
-        self.messages.clear()
         self.counters.clear()
-        self.faults.clear()
+        self.faults.restart()
+        self.faults.arm(self.initial_faults)
         self.sessions.clear()
         self._bot_times.clear()
         self._sf_times.clear()
         self.waybill_seq = 0
 
-    def stats(self) -> dict[str, Any]:
-        per_channel = {ch: 0 for ch in CHANNELS}
-        for up in self.uploads:
-            per_channel[up["channel"]] += 1
-        return {
-            "waybills_created": len(self.waybills),
-            "create_calls": self.counters["sf_create_calls"],
-            "duplicate_refusals": self.counters["sf_duplicates"],
-            "undeliverable": self.counters["sf_undeliverable"],
-            "uploads": per_channel,
-            "uploads_total": len(self.uploads),
-            "uploaded_orders": len({(u["channel"], u["order_id"]) for u in self.uploads}),
-            "bot_messages": len(self.messages),
-            "decrypt_calls": {ch: self.counters[f"decrypt_calls_{ch}"] for ch in DECRYPTING},
-            "decrypted": {ch: self.counters[f"decrypted_{ch}"] for ch in DECRYPTING},
-            "trade_get_calls": self.counters["trade_get_youzan"],
-            "requests": dict(self.counters_for("req_")),
-        }
+    def stats(self, prefixes: list[str] | None = None) -> dict[str, Any]:
+        """`/_sim/stats` (see `stats.build_stats`)."""
+        return build_stats(self, prefixes or [])
 
     def record_upload(self, upload: dict) -> None:
         """Record a tracking upload ({"channel", "order_id", …}); with
@@ -184,6 +198,24 @@ class SimState:
             order = self.channels[upload["channel"]].orders[upload["order_id"]]
             self.outbound.book(self.scenario, upload["channel"], order, self.clock() + after)
 
+    def record_waybill(
+        self, carrier: str, key: str, waybill_no: str, order_ref: str, **extra: Any
+    ) -> dict:
+        """Log a waybill a carrier made (for the once-only counters); return the record.
+
+        `order_ref` is the ``channel:order_id`` the client wrote on the waybill (its remark),
+        else the key."""
+        record = {
+            "carrier": carrier,
+            "key": key,
+            "waybill_no": waybill_no,
+            "order_ref": order_ref or key,
+            "at": self.clock(),
+            **extra,
+        }
+        self.waybill_log.append(record)
+        return record
+
     def on_hand(self) -> list[dict]:
         """The ERP's on-hand rows now: the scenario's, less the outbound bills booked."""
         return self.outbound.on_hand(self.scenario["inventory"], self.clock())
@@ -193,30 +225,27 @@ class SimState:
 
     def add_fault(self, system: str, mode: str, count: int, call: str | None = None) -> None:
         """Make the next `count` calls of `system` (only its `call` kind, if given) fail."""
-        self.faults[f"{system}:{call}" if call else system] = [mode, count]
+        self.faults.arm(FaultPlan(faults=[Fault(system=system, mode=mode, count=count, call=call)]))
 
-    def take_fault(self, system: str, request: Any, call: str | None = None) -> str | None:
-        """Count one call of `system`; return the fault mode to play, if any.
+    def take_fault(self, system: str, request: Any, call: str | None = None) -> Played | None:
+        """Count one call of `system` (of kind `call`); return the failure to answer with.
 
-        A fault set for the `call` kind (e.g. ``"decrypt"``) is played before one set
-        for the whole system. A ``timeout`` fault is not returned: the call is processed
-        (it lands) and its answer is held back `timeout_sleep_s` (see `DelayAnswers`), as
-        when a slow gateway loses the reply.
+        Latency and a ``timeout`` are not returned: the call is processed (it lands) and
+        its answer is held back (see `DelayAnswers`), as when a slow gateway loses the
+        reply.
         """
         self.counters["req_" + system] += 1
-        key = f"{system}:{call}" if call and f"{system}:{call}" in self.faults else system
-        fault = self.faults.get(key)
-        if not fault:
+        if call:
+            self.counters[f"call_{system}:{call}"] += 1
+        played = self.faults.play(system, call)
+        if played.delay_s:
+            self.counters["delayed_" + system] += 1
+            self.counters["delay_ms_" + system] += round(played.delay_s * 1000)
+            scope_state = request.scope.setdefault("state", {})
+            scope_state[DELAY_KEY] = scope_state.get(DELAY_KEY, 0.0) + played.delay_s
+        if played.mode in (None, "timeout"):
             return None
-        mode, count = fault
-        if count <= 1:
-            del self.faults[key]
-        else:
-            fault[1] = count - 1
-        if mode == "timeout":
-            request.scope.setdefault("state", {})[DELAY_KEY] = self.options.timeout_sleep_s
-            return None
-        return mode
+        return played
 
     def allow_bot(self, key: str) -> bool:
         """Sliding one-minute window per bot key."""
@@ -234,20 +263,31 @@ def build_state(
     options: SimOptions | None,
     renderers: dict[str, Callable[[dict], dict]],
     vault: Vault | None = None,
+    faults: FaultPlan | None = None,
 ) -> SimState:
-    """Fresh state for a scenario: every channel's orders indexed, nothing recorded yet.
+    """Fresh state for a scenario: every channel's orders indexed, nothing recorded yet,
+    the scenario's `faults` and then `faults` armed.
 
     `vault` holds the receiver ciphertexts the `renderers` seal (a new one when None).
     """
     creds = {s: dict(DEFAULT_CREDENTIALS[s]) for s in SYSTEMS}
     for system, values in (credentials or {}).items():
         creds.setdefault(system, {}).update(values)
+    options = options or SimOptions()
+    initial = parse_plan(scenario.get("faults"), "the scenario's faults")
+    if faults is not None:
+        initial = FaultPlan(
+            seed=faults.seed if faults.seed is not None else initial.seed,
+            faults=[*initial.faults, *faults.faults],
+        )
     state = SimState(
         scenario=scenario,
         credentials=creds,
-        options=options or SimOptions(),
+        options=options,
         renderers=renderers,
         vault=vault or Vault(),
+        faults=FaultBook(time.time, timeout_hold_s=options.timeout_sleep_s),
+        initial_faults=initial,
     )
     state.reset()
     return state

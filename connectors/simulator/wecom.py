@@ -16,9 +16,9 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post(SEND_PATH)
     async def send(request: Request) -> Response:
-        mode = state.take_fault(SYSTEM, request)
-        if mode:
-            return fault_answer(mode, lambda: reply(45009, "api freq out of limit"))
+        played = state.take_fault(SYSTEM, request, "send")
+        if played:
+            return fault_answer(played, lambda: reply(45009, "api freq out of limit"))
         key = request.query_params.get("key", "")
         if key != state.credentials[SYSTEM]["key"]:
             return reply(93000, "invalid webhook url")

@@ -43,6 +43,7 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, fault_answer, json_of
+from connectors.simulator.paging import Bounds, serve_page
 from connectors.simulator.state import CST, SimState
 from connectors.youzan import (
     ALREADY_SHIPPED,
@@ -100,9 +101,9 @@ def register(app: FastAPI, state: SimState) -> None:
     """Mount the Youzan gateway paths on `app`."""
 
     async def gate(request: Request, call: str | None = None) -> Response | None:
-        mode = state.take_fault(SYSTEM, request, call)
-        if mode:
-            return fault_answer(mode, lambda: gw_error(4204, "api invoke frequency exceeded"))
+        played = state.take_fault(SYSTEM, request, call)
+        if played:
+            return fault_answer(played, lambda: gw_error(4204, "api invoke frequency exceeded"))
         token = request.query_params.get("access_token")
         if not token:
             return gw_error(4201, "access_token is missing from the query")
@@ -112,7 +113,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post("/api/youzan.trades.sold.get/{version}")
     async def trades_sold_get(request: Request, version: str) -> Response:
-        refused = await gate(request)
+        refused = await gate(request, "pull")
         if refused:
             return refused
         body: dict[str, Any] = await json_of(request) or {}
@@ -121,20 +122,30 @@ def register(app: FastAPI, state: SimState) -> None:
         if size > state.options.max_page_size or size < 1 or page_no < 1:
             return business_error(WINDOW_ERROR, "page_size must be 1..100, page_no from 1")
         store = state.channels[SYSTEM]
-        if body.get("start_update") and body.get("end_update"):
+        windowed = bool(body.get("start_update") and body.get("end_update"))
+        start = end = 0.0
+        if windowed:
             start, end = _ts(body["start_update"]), _ts(body["end_update"])
             if end - start > state.options.max_window_s:
                 return business_error(WINDOW_ERROR, "start_update to end_update exceeds 1 day")
-            lo, hi = store.window(start, end)
-        else:  # both ends or neither: the window is ignored
-            lo, hi = 0, len(store.index)
-        first = lo + (page_no - 1) * size
-        records = store.records(first, min(hi, first + size)) if first < hi else []
-        return ok({"full_order_info_list": records, "total_results": hi - lo})
+
+        def bounds() -> Bounds:
+            # both ends or neither: without both the window is ignored
+            lo, hi = store.window(start, end) if windowed else (0, len(store.index))
+            first = lo + (page_no - 1) * size
+            return lo, hi, first, min(hi, first + size)
+
+        def render(place: Bounds) -> dict:
+            lo, hi, first, top = place
+            records = store.records(first, top) if first < hi else []
+            return {"full_order_info_list": records, "total_results": hi - lo}
+
+        window = (body.get("start_update"), body.get("end_update"), size)
+        return ok(serve_page(state, SYSTEM, window, bounds, render))
 
     @app.post("/api/youzan.logistics.online.confirm/{version}")
     async def logistics_confirm(request: Request, version: str) -> Response:
-        refused = await gate(request)
+        refused = await gate(request, "upload")
         if refused:
             return refused
         body: dict[str, Any] = await json_of(request) or {}
@@ -156,7 +167,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
     @app.post("/api/youzan.trade.get/{version}")
     async def trade_get(request: Request, version: str) -> Response:
-        refused = await gate(request)
+        refused = await gate(request, "get")
         if refused:
             return refused
         state.counters["trade_get_youzan"] += 1

@@ -27,7 +27,12 @@ from connectors.simulator.cipher import Vault
 from connectors.simulator.server import SimulatorHandle, start_simulator
 from connectors.simulator.state import SimOptions
 from engine.errors import Unavailable
-from tests.connectors.conftest import SCENARIO_PATH, assert_round_trip, day_windows
+from tests.connectors.conftest import (
+    SCENARIO_PATH,
+    TIMEOUT_HOLD_S,
+    assert_round_trip,
+    day_windows,
+)
 
 CHANNELS = ("youzan", "douyin")
 YOUZAN_CIPHER = re.compile(r"^\$[A-Za-z0-9+/=]+\$1\$$")
@@ -37,7 +42,7 @@ DOUYIN_TEXT = re.compile(r"^##[A-Za-z0-9+/=*]+#1##$")
 
 @pytest.fixture(scope="module")
 def plain_server() -> Iterator[SimulatorHandle]:
-    options = SimOptions(timeout_sleep_s=1.0, receivers="plain")
+    options = SimOptions(timeout_sleep_s=TIMEOUT_HOLD_S, receivers="plain")
     with start_simulator(str(SCENARIO_PATH), options=options) as handle:
         yield handle
 

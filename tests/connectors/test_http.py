@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,10 +18,13 @@ from connectors.http import (
     _ssl_context,
     check_status,
     json_body,
+    pages_backwards,
 )
+from connectors.response import retry_after
 from connectors.simulator.server import free_port
 from connectors.wecom import WecomConnector
 from engine.errors import RateLimited, Rejected, Timeout, Unavailable
+from tests.connectors.conftest import CLIENT_TIMEOUT_S
 
 
 class FakeClock:
@@ -63,7 +67,7 @@ def test_a_success_resets_the_count():
 
 @pytest.fixture
 async def client(sim):
-    http = HttpClient("wecom", sim.base_url, timeout_s=0.5, retries=3, backoff_s=0.01)
+    http = HttpClient("wecom", sim.base_url, timeout_s=CLIENT_TIMEOUT_S, retries=3, backoff_s=0.01)
     yield http
     await http.aclose()
 
@@ -199,3 +203,129 @@ def test_query_is_encoded_as_httpx_encoded_it(params):
     http = HttpClient("douyin", "http://127.0.0.1:1/prefix/")
     expected = httpx.URL("http://127.0.0.1:1/prefix/order/searchList", params=params)
     assert str(http._url("/order/searchList", params)) == str(expected)
+
+
+class SleepLog:
+    """A fake clock and sleep: sleeping records the delay and moves the clock on at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.slept.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
+
+
+def _h5_client(sim, log: SleepLog, **kwargs) -> HttpClient:
+    return HttpClient(
+        "h5", sim.base_url, timeout_s=5, backoff_s=0.01, clock=log.clock, sleep=log.sleep,
+        **kwargs,
+    )  # fmt: skip
+
+
+def _h5_orders(http: HttpClient, sim, *, retry: bool = True):
+    params = {"updated_after": "2026-01-10T00:00:00+08:00", "limit": "5"}
+    headers = {"Authorization": "Bearer " + sim.systems["h5"]["api_key"]}
+    return http.call(
+        "GET", "/h5/api/orders", params=params, headers=headers,
+        parse=lambda r: json_body("h5", r), retry=retry,
+    )  # fmt: skip
+
+
+async def test_a_429_retry_after_is_honoured_before_asking_again(sim):
+    log = SleepLog()
+    http = _h5_client(sim, log)
+    try:
+        sim.arm({"system": "h5", "mode": "http_429", "retry_after_s": 7, "count": 1})
+        assert (await _h5_orders(http, sim))["orders"]
+    finally:
+        await http.aclose()
+    assert sim.stats()["requests"]["h5"] == 2
+    assert log.slept and max(log.slept) >= 7  # not the 10 ms backoff: what it asked for
+
+
+async def test_every_caller_of_the_client_waits_out_a_retry_after(sim):
+    log = SleepLog()
+    http = _h5_client(sim, log)
+    try:
+        sim.arm({"system": "h5", "mode": "http_429", "retry_after_s": 5, "count": 1})
+        with pytest.raises(RateLimited) as err:
+            await _h5_orders(http, sim, retry=False)  # not retried, but the client holds
+        assert err.value.retry_after_s == 5
+        assert log.slept == []
+        await _h5_orders(http, sim, retry=False)  # another caller: sent after the hold
+    finally:
+        await http.aclose()
+    assert log.slept == [5]
+
+
+async def test_a_retry_after_past_the_budget_gives_up_at_once(sim):
+    log = SleepLog()
+    http = _h5_client(sim, log, rate_limit_wait_s=30)
+    try:
+        sim.arm({"system": "h5", "mode": "http_429", "retry_after_s": 120, "count": 1})
+        with pytest.raises(RateLimited, match="asks for 120 s"):
+            await _h5_orders(http, sim)
+    finally:
+        await http.aclose()
+    assert log.slept == []  # no sleeping into a certain failure
+    assert sim.stats()["requests"]["h5"] == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("3", 3.0), ("0", 0.0), ("-2", 0.0), ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+     ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0), ("soon", None), (None, None)],
+)  # fmt: skip
+def test_retry_after_reads_seconds_and_http_dates(header, seconds):
+    now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC).timestamp()
+    assert retry_after(header, now) == seconds
+
+
+def test_a_429_carries_its_retry_after():
+    with pytest.raises(RateLimited) as err:
+        check_status("h5", Response(429, b"{}", {"Retry-After": "12"}))
+    assert (err.value.retry_after_s, err.value.code) == (12.0, "429")
+
+
+async def test_a_create_that_cannot_be_reconciled_is_not_sent_again(client, sim):
+    """retry_unreconciled=False: after a timeout, if asking by the key fails, stop."""
+
+    async def cannot_ask() -> None:
+        raise Unavailable("wecom", "down")
+
+    sim.fault("wecom", "timeout", 1)
+    with pytest.raises(Timeout):
+        await client.call(
+            "POST", "/cgi-bin/webhook/send", params={"key": sim.systems["wecom"]["key"]},
+            json={"msgtype": "text", "text": {"content": "x"}},
+            parse=lambda r: json_body("wecom", r), retry=True, reconcile=cannot_ask,
+            retry_unreconciled=False,
+        )  # fmt: skip
+    assert sim.stats()["requests"]["wecom"] == 1
+    sim.fault("wecom", "timeout", 1)
+    await client.call(
+        "POST", "/cgi-bin/webhook/send", params={"key": sim.systems["wecom"]["key"]},
+        json={"msgtype": "text", "text": {"content": "x"}},
+        parse=lambda r: json_body("wecom", r), retry=True, reconcile=cannot_ask,
+    )  # fmt: skip
+    assert sim.stats()["requests"]["wecom"] == 3  # the default: tried again
+
+
+async def test_pages_backwards_asks_again_for_a_page_served_twice():
+    pages = {0: ["a", "b"], 1: ["c", "d"], 2: ["e"]}
+    answers = [pages[0], pages[0], pages[2], pages[1], pages[1], pages[0]]  # stale copies
+    asked: list[int] = []
+
+    async def fetch(page: int) -> tuple[list[str], int]:
+        asked.append(page)
+        return answers[len(asked) - 1], 5
+
+    read = [page async for page in pages_backwards(fetch, 2)]
+    assert read == [pages[2], pages[1], pages[0]]
+    assert asked == [0, 2, 2, 1, 0, 0]  # page 2 and page 0 came back stale once each

@@ -61,7 +61,7 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={})
     assert settings.source is None
-    assert set(settings.systems) == {"youzan", "douyin", "h5", "erp", "sf", "wecom"}
+    assert set(settings.systems) == {"youzan", "douyin", "h5", "erp", "sf", "zto", "wecom"}
 
 
 def test_named_but_missing_file_is_an_error(tmp_path):

@@ -95,5 +95,5 @@ async def test_serves_many_concurrent_requests(hub, sim, scenario):
 
 def test_settings_for_points_every_system_at_the_simulator():
     systems = settings_for("http://127.0.0.1:1234")
-    assert set(systems) == {"youzan", "douyin", "h5", "erp", "sf", "wecom"}
+    assert set(systems) == {"youzan", "douyin", "h5", "erp", "sf", "zto", "wecom"}
     assert all(s["base_url"] == "http://127.0.0.1:1234" for s in systems.values())

@@ -30,7 +30,7 @@ class TCondition:
     """Route on a condition over the order."""
 
     class Params(BaseModel):
-        when: str = Field(json_schema_extra={"x-expression": True})
+        when: str = Field(json_schema_extra={"x-expression": "boolean"})
 
     outcomes = ("true", "false")
 
@@ -77,3 +77,4 @@ class TEnd:
         status: str = "done"
 
     outcomes = ("done",)
+    terminal = ("done",)

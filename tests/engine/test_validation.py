@@ -112,6 +112,32 @@ CASES = [
         "unknown order field 'order.amout'; did you mean 'order.amount'?",
     ),
     (
+        "a condition that is not true or false",
+        """'order.status == "paid"'""",
+        """'order.amount'""",
+        19,
+        19,
+        "a condition must be true or false, but order.amount is a number; write a comparison "
+        "such as order.amount > 0",
+    ),
+    (
+        "a number compared with a string",
+        """'order.status == "paid"'""",
+        """'order.amount > "500"'""",
+        19,
+        32,
+        '> compares a number (order.amount) with a string ("500"), which zen refuses at run '
+        "time; write the number without quotes: order.amount > 500",
+    ),
+    (
+        "a type error in a template",
+        "order {{ order.ref }}",
+        "order {{ order.ref * 2 }}",
+        35,
+        51,
+        "* works on numbers, but order.ref is a string (in 'order.ref * 2')",
+    ),
+    (
         "unknown name without a root",
         """'order.status == "paid"'""",
         """'amount > 100'""",
@@ -184,6 +210,16 @@ CASES = [
         29,
         "node type 't_dedup' has no outcome 'dupe'; did you mean 'duplicate'? "
         "(its outcomes: unique, duplicate)",
+    ),
+    (
+        "an outcome routed nowhere",
+        "routes: {ok: waybill, low: review, out: review}",
+        "routes: {ok: waybill, low: review}",
+        27,
+        5,
+        "node 'stock' routes outcome 'out' of t_stock nowhere: add `out: <node id>` under its "
+        "routes (or a `next:`); only an outcome its type marks as an end (`orderhub nodes`) "
+        "may end a run",
     ),
     (
         "param default out of its own bounds",
