@@ -15,23 +15,18 @@ channels ending the day before the window's end, with:
 - the ERP's stock of every SKU@warehouse at the end of each day (normal SKUs are reordered
   long before they run low), and each channel's daily ad spend.
 
-`expected` is computed by `history_oracle.expected_history` from the rendered data alone.
-`write_history` writes the manifest (JSON, no orders) and the back-office exports beside it:
-one CSV of order lines per channel, the ERP stock, the ad spend and the promotions.
+`expected` is computed by `history_oracle.expected_history` from the rendered data alone;
+`history_export.write_history` writes the manifest and the back-office exports.
 Deterministic for a given seed (`random.Random(seed)` only). Standard library only.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 import random
 from bisect import bisect
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
 
 from connectors.simulator.catalogue import (
@@ -44,6 +39,7 @@ from connectors.simulator.catalogue import (
     SURNAMES,
     WAREHOUSES,
 )
+from connectors.simulator.history_export import ORDER_COLUMNS, history_files, write_history
 from connectors.simulator.history_oracle import expected_history
 
 __all__ = [
@@ -55,28 +51,6 @@ __all__ = [
 ]
 
 LOCAL = timezone(timedelta(hours=8))
-ORDER_COLUMNS = (
-    "order_id",
-    "status",
-    "created_at",
-    "paid_at",
-    "shipped_at",
-    "returned_at",
-    "updated_at",
-    "buyer_nick",
-    "receiver_name",
-    "receiver_phone",
-    "province",
-    "city",
-    "district",
-    "address",
-    "warehouse",
-    "amount",
-    "sku",
-    "title",
-    "qty",
-    "price",
-)
 HOT_SKU = {"sku": "LIP-101", "title": "镜面水光唇釉 #01", "price": "139.00"}
 CHANNEL_SHARE = {"youzan": 0.45, "douyin": 0.35, "h5": 0.20}
 PAYMENT_COMPLETION = {"youzan": 0.89, "douyin": 0.67, "h5": 0.80}
@@ -146,30 +120,6 @@ def generate_history(
     return history
 
 
-def write_history(history: dict[str, Any], path: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write the manifest at `path` and the CSV exports beside it; returns every file."""
-    path = Path(path)
-    files = history_files(path, list(history["channels"]))
-    for channel, orders in history["channels"].items():
-        _write_csv(files[channel], ORDER_COLUMNS, _order_rows(orders))
-    _write_csv(files["stock"], ("day", "sku", "warehouse", "on_hand"), history["stock"])
-    _write_csv(files["ad_spend"], ("day", "channel", "amount"), history["ad_spend"])
-    _write_csv(files["promotions"], ("day", "name"), history["promotions"])
-    manifest = {k: v for k, v in history.items() if k not in ("channels", "stock", "ad_spend")}
-    manifest["files"] = {name: file.name for name, file in files.items()}
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
-    return {"manifest": path, **files}
-
-
-def history_files(path: Path, channels: list[str]) -> dict[str, Path]:
-    """Where `write_history` puts each export: ``STEM.CHANNEL.csv``, ``STEM.stock.csv``…"""
-    stem = path.with_suffix("")
-    names = [*channels, "stock", "ad_spend", "promotions"]
-    return {name: stem.with_name(f"{stem.name}.{name}.csv") for name in names}
-
-
 class _Customer:
     __slots__ = ("kind", "name", "phone", "province", "city", "district", "address")
 
@@ -199,7 +149,6 @@ class _History:
         ]
         self.trial = [self._customer("trial") for _ in range(max(10, int(days * n / 75)))]
         self.trial_phones = [c.phone for c in self.trial]
-        self.hot_sales: dict[int, int] = {}
         self._days: dict[int, str] = {}
         self.hot_stock: dict[int, int] = {}
 
@@ -331,7 +280,6 @@ class _History:
                     stock += demand * 40  # the reorder arrives
                 sold = min(stock, round(demand * (0.95 + 0.1 * rng.random())))  # plateau
             stock -= sold
-            self.hot_sales[d] = sold
             self.hot_stock[d] = stock
             self._hot_day(d, sold)
 
@@ -517,35 +465,3 @@ def _line(entry: dict[str, str], qty: int) -> dict[str, Any]:
 def _amount(lines: list[dict[str, Any]]) -> str:
     cents = sum(int(line["price"].replace(".", "")) * line["qty"] for line in lines)
     return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _order_rows(orders: list[dict[str, Any]]) -> Any:
-    for order in orders:
-        receiver = order["receiver"]
-        head = {
-            "order_id": order["order_id"],
-            "status": order["status"],
-            "created_at": order["created_at"],
-            "paid_at": order["paid_at"] or "",
-            "shipped_at": order["shipped_at"] or "",
-            "returned_at": order["returned_at"] or "",
-            "updated_at": order["updated_at"],
-            "buyer_nick": order["buyer"]["nick"],
-            "receiver_name": receiver["name"],
-            "receiver_phone": receiver["phone"],
-            "province": receiver["province"],
-            "city": receiver["city"],
-            "district": receiver["district"],
-            "address": receiver["address"],
-            "warehouse": order["warehouse"],
-            "amount": order["amount"],
-        }
-        for line in order["items"]:
-            yield {**head, **line}
-
-
-def _write_csv(path: Path, columns: tuple[str, ...], rows: Any) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
