@@ -38,18 +38,30 @@ _REVIEW = {"queue.list", "queue.decide"}
 _ORDERS = {"orders.show", "orders.list"}  # every role; phones masked without orders.contact
 _CONTACT = {"orders.contact"}  # the receiver's full phone
 _ADDRESS = {"orders.address"}  # the street address: everyone but finance (DESIGN.md)
+_INSIGHTS = {"insights.read"}  # channel health, hot SKUs, customer groups, the forecast
+_INSIGHTS_ACT = {"insights.alert", "history.import"}  # raise hot-SKU alerts; import history
 
 ALLOWED: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        _READ_ALL | _CHANGE | _ROLES_ADMIN | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
+        _READ_ALL
+        | _CHANGE
+        | _ROLES_ADMIN
+        | _REVIEW
+        | _ORDERS
+        | _CONTACT
+        | _ADDRESS
+        | _INSIGHTS
+        | _INSIGHTS_ACT
     ),
-    "ops_manager": frozenset(_READ_ALL | _CHANGE | _REVIEW | _ORDERS | _CONTACT | _ADDRESS),
-    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"} | _ORDERS | _ADDRESS),
+    "ops_manager": frozenset(
+        _READ_ALL | _CHANGE | _REVIEW | _ORDERS | _CONTACT | _ADDRESS | _INSIGHTS | _INSIGHTS_ACT
+    ),
+    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"} | _ORDERS | _ADDRESS | _INSIGHTS),
     "reviewer": frozenset(
         {"versions.list", "versions.show"} | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
     ),
     "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS),
-    "finance": frozenset({"versions.list", "versions.show"} | _ORDERS),
+    "finance": frozenset({"versions.list", "versions.show"} | _ORDERS | _INSIGHTS),
     # orderhub's own scheduler: it starts runs of active versions, nothing else
     "scheduler": frozenset({"runs.start"}),
 }

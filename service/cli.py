@@ -37,6 +37,7 @@ from service.console import (
     summary_table,
 )
 from service.identity import acting_user
+from service.insights_cli import import_app, insights_app
 from service.intake import check_systems
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
@@ -60,6 +61,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(versions_app, name="versions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
+app.add_typer(insights_app, name="insights")
+app.add_typer(import_app, name="import")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
@@ -201,11 +204,36 @@ def simulator(
 
 @scenario_app.command("generate")
 def scenario_generate(
-    orders: int = typer.Option(..., min=1, help="orders in the day"),
-    seed: int = typer.Option(..., help="random seed (same seed, same day)"),
+    orders: int | None = typer.Option(None, min=1, help="orders in the day (--kind day)"),
+    seed: int = typer.Option(..., help="random seed (same seed, same data)"),
     output: Path = typer.Option(..., "-o", "--output", help="file to write"),
+    kind: str = typer.Option("day", help="day (one day to run) or history (days to learn from)"),
+    days: int = typer.Option(90, min=21, help="days of history (--kind history)"),
+    orders_per_day: int = typer.Option(4000, min=20, help="orders a day (--kind history)"),
+    flat: bool = typer.Option(False, help="a history without a planted hot SKU"),
 ) -> None:
-    """Generate a day of orders with its oracle, in the shared scenario format."""
+    """Generate a day of orders with its oracle, or a history with its expected findings.
+
+    A history writes OUTPUT (the manifest: promotions, expected findings) and beside it one
+    CSV export per channel, the ERP stock by day, the ad spend and the promotions.
+    """
+    if kind == "history":
+        from connectors.simulator.history import generate_history, write_history
+
+        try:
+            history = generate_history(days, orders_per_day, seed, flat=flat)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        for name, file in write_history(history, output).items():
+            console.print(f"wrote {file} ({name})")
+        return
+    if kind != "day":
+        typer.echo(f"error: --kind {kind!r}: use day or history", err=True)
+        raise typer.Exit(1)
+    if orders is None:
+        typer.echo("error: a day needs --orders N", err=True)
+        raise typer.Exit(1)
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     write_scenario(generate_scenario(orders, seed), output)

@@ -84,7 +84,7 @@ def _known(conn: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]
             _orders.c.order_id,
             _orders.c.updated_at,
             _orders.c.content_hash,
-        ).where(tuple_(_orders.c.channel, _orders.c.order_id).in_(keys))
+        ).where(_by_keys(keys))
     )
     return {(r.channel, r.order_id): r for r in rows}
 
@@ -141,6 +141,20 @@ def _insert_new(
     ids = {(r.channel, r.order_id): r.id for r in rows}
     by_key = {(o.channel, o.order_id): o for o, _ in orders}
     return {key: StoredOrder(pk, by_key[key], digests[key], True) for key, pk in ids.items()}
+
+
+def _by_keys(keys: list[tuple[str, str]]) -> Any:
+    """WHERE (channel, order_id) is one of `keys`. Keys of one channel (a page, an import
+    batch) become ``channel = c AND order_id IN (…)``: PostgreSQL plans a long row-value IN
+    list as an OR of thousands of terms (seconds for 2,000 keys), an IN list on one column
+    as one array lookup."""
+    channels = {channel for channel, _ in keys}
+    if len(channels) == 1:
+        return and_(
+            _orders.c.channel == next(iter(channels)),
+            _orders.c.order_id.in_([order_id for _, order_id in keys]),
+        )
+    return tuple_(_orders.c.channel, _orders.c.order_id).in_(keys)
 
 
 def save_keys(conn: Any, rows: list[dict[str, Any]]) -> None:

@@ -1,14 +1,14 @@
 """leases: one holder at a time for a named piece of work (a workflow's runner, the scheduler)
 
-Revision ID: 0007_leases
-Revises: 0006
+Revision ID: 0008_leases
+Revises: 0007_insights
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_leases"
-down_revision = "0006"
+revision = "0008_leases"
+down_revision = "0007_insights"
 branch_labels = None
 depends_on = None
 
