@@ -46,6 +46,7 @@ from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.targets import is_file, load_file, resolve
+from service.tokens_cli import token_app
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
+app.add_typer(token_app, name="token")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
@@ -294,7 +296,9 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     store = open_store(url)
     quiet = options.verbosity == "quiet"
     try:
-        actor = acting_user(store, options.as_, configured=settings.cli_as)
+        actor = acting_user(
+            store, options.as_, configured=settings.cli_as, configured_token=settings.cli_token
+        )
         if not quiet:
             console.print(f"workflow: {resolve(store, ref, wf).label}")
         outcome = _run_in(store, actor, ref, wf, options, info, settings.systems)
