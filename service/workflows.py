@@ -70,7 +70,7 @@ def list_workflows(store: Store, actor: Actor, limit: int, offset: int) -> Page[
     )
     with store.session() as session:
         active = dict(
-            session.execute(select(ActiveVersionRow.workflow_id, ActiveVersionRow.number))
+            session.execute(select(ActiveVersionRow.workflow_id, ActiveVersionRow.number)).all()
         )
         rows = session.execute(query).all()
     listed = [WorkflowInfo(wf, n, active.get(wf), latest) for wf, n, latest in rows]
