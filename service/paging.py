@@ -18,6 +18,7 @@ from engine.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**53  # fits every backend's integer
 DEFAULT_LIMIT = 50
 
 
@@ -32,13 +33,15 @@ class Page(Generic[T]):
 
 
 def check_bounds(limit: int, offset: int) -> None:
-    """`InvalidInput` unless 1 ≤ limit ≤ MAX_LIMIT and offset ≥ 0."""
+    """`InvalidInput` unless 1 ≤ limit ≤ MAX_LIMIT and 0 ≤ offset ≤ MAX_OFFSET."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(
             f"the limit must be between 1 and {MAX_LIMIT}, not {limit}", field="limit"
         )
-    if offset < 0:
-        raise InvalidInput(f"the offset must be 0 or more, not {offset}", field="offset")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(
+            f"the offset must be between 0 and {MAX_OFFSET}, not {offset}", field="offset"
+        )
 
 
 def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from service import people, roles, tokens
 from service.api.auth import ActorDep, StoreDep, needs
-from service.api.common import Limit, Offset
+from service.api.common import Limit, Offset, TokenId
 from service.paging import DEFAULT_LIMIT, Page
 from service.people import AuditCheck, AuditRecord, Grant
 from service.tokens import TokenInfo
@@ -77,7 +77,9 @@ def create_token(body: TokenBody, store: StoreDep, actor: ActorDep) -> NewTokenO
 
 
 @router.delete("/tokens/{token_id}", openapi_extra=needs("tokens.revoke"))
-def revoke_token(token_id: int, store: StoreDep, actor: ActorDep, reason: str = "") -> TokenInfo:
+def revoke_token(
+    token_id: TokenId, store: StoreDep, actor: ActorDep, reason: str = ""
+) -> TokenInfo:
     """Revoke a token at once."""
     return tokens.revoke_token(store, actor, token_id, reason=reason)
 

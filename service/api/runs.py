@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from service import run_list
 from service.api.auth import ActorDep, StoreDep, needs
-from service.api.common import Limit, Offset
+from service.api.common import Limit, Offset, RunId
 from service.paging import DEFAULT_LIMIT, Page
 from service.run_list import RunDetail, RunSummary
 
@@ -45,6 +45,6 @@ def list_runs(
 
 
 @router.get("/{run_id}", openapi_extra=needs("runs.list"))
-def show_run(run_id: int, store: StoreDep, actor: ActorDep) -> RunDetail:
+def show_run(run_id: RunId, store: StoreDep, actor: ActorDep) -> RunDetail:
     """One run with every step."""
     return run_list.get_run(store, actor, run_id)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from service import versioning, workflows
 from service.api.auth import ActorDep, StoreDep, needs
-from service.api.common import Limit, Offset
+from service.api.common import MAX_NUMBER, Limit, Number, Offset
 from service.paging import DEFAULT_LIMIT, Page
 from service.workflows import VersionInfo, VersionText, WorkflowInfo
 
@@ -19,7 +19,9 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 class SaveBody(BaseModel):
     text: str = Field(description="the workflow document (YAML)")
     message: str = Field(description="what changed and why (kept with the version)")
-    base: int | None = Field(None, description="the version this edit started from")
+    base: int | None = Field(
+        None, ge=1, le=MAX_NUMBER, description="the version this edit started from"
+    )
     confirm: bool = Field(False, description="confirm a critical change or a replay's changes")
     replay_days: int | None = Field(
         None, ge=1, le=90, description="replay the last N days' orders against the active version"
@@ -27,14 +29,16 @@ class SaveBody(BaseModel):
 
 
 class RollbackBody(BaseModel):
-    to: int = Field(ge=1, description="the version to restore")
+    to: int = Field(ge=1, le=MAX_NUMBER, description="the version to restore")
     reason: str = Field(description="why (recorded in the audit log)")
 
 
 class ReplayBody(BaseModel):
-    number: int | None = Field(None, ge=1, description="a saved version to replay")
+    number: int | None = Field(None, ge=1, le=MAX_NUMBER, description="a saved version to replay")
     text: str | None = Field(None, description="or a document (YAML) to replay")
-    against: int | None = Field(None, ge=1, description="compare with this version, not the active")
+    against: int | None = Field(
+        None, ge=1, le=MAX_NUMBER, description="compare with this version, not the active one"
+    )
     days: int = Field(7, ge=1, le=90, description="orders of the last N days")
 
 
@@ -65,7 +69,7 @@ def show_active(workflow_id: str, store: StoreDep, actor: ActorDep) -> VersionTe
 
 
 @router.get("/{workflow_id}/versions/{number}", openapi_extra=needs("versions.show"))
-def show_version(workflow_id: str, number: int, store: StoreDep, actor: ActorDep) -> VersionText:
+def show_version(workflow_id: str, number: Number, store: StoreDep, actor: ActorDep) -> VersionText:
     """One version with its text."""
     return workflows.version_text(store, actor, workflow_id, number)
 
@@ -96,21 +100,21 @@ def diff_versions(
     workflow_id: str,
     store: StoreDep,
     actor: ActorDep,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int, Query(ge=1)],
+    old: Annotated[int, Query(ge=1, le=MAX_NUMBER)],
+    new: Annotated[int, Query(ge=1, le=MAX_NUMBER)],
 ) -> dict[str, Any]:
     """What changed in meaning from version `old` to `new`, and the text diff."""
     return versioning.diff_versions(store, actor, workflow_id, old, new).as_dict()
 
 
 @router.post("/{workflow_id}/versions/{number}/activate", openapi_extra=needs("versions.activate"))
-def activate(workflow_id: str, number: int, store: StoreDep, actor: ActorDep) -> VersionInfo:
+def activate(workflow_id: str, number: Number, store: StoreDep, actor: ActorDep) -> VersionInfo:
     """Make version `number` the one that runs."""
     return workflows.info(versioning.activate_version(store, actor, workflow_id, number))
 
 
 @router.post("/{workflow_id}/versions/{number}/approve", openapi_extra=needs("versions.approve"))
-def approve(workflow_id: str, number: int, store: StoreDep, actor: ActorDep) -> VersionInfo:
+def approve(workflow_id: str, number: Number, store: StoreDep, actor: ActorDep) -> VersionInfo:
     """Approve a version that awaits a second person's approval (not its author)."""
     return workflows.info(versioning.approve_version(store, actor, workflow_id, number))
 
