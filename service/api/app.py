@@ -32,7 +32,7 @@ from engine.errors import (
     WorkflowError,
 )
 from engine.store import Store
-from service.api import health, operations, orders, people, queues, runs, workflows
+from service.api import health, operations, orders, people, queues, reports, runs, workflows
 from service.masking import mask_phones
 
 STATUS: list[tuple[type[OrderhubError], int]] = [
@@ -46,7 +46,7 @@ STATUS: list[tuple[type[OrderhubError], int]] = [
     (StoreError, 503),
     (SettingsError, 500),
 ]
-AREAS = (workflows, runs, orders, queues, operations, people, health)
+AREAS = (workflows, runs, orders, queues, operations, reports, people, health)
 log = logging.getLogger("orderhub.api")
 
 

@@ -73,6 +73,10 @@ def _value(document: dict[str, Any], schema: dict[str, Any]) -> Any:
     if "anyOf" in schema:
         schema = _resolve(document, next(s for s in schema["anyOf"] if s.get("type") != "null"))
     kind = schema.get("type")
+    if schema.get("format") == "date":
+        return "2026-01-10"
+    if schema.get("format") == "date-time":
+        return "2026-01-10T00:00:00Z"
     if kind == "integer":
         return max(int(schema.get("minimum", 1)), 1)
     if kind == "number":

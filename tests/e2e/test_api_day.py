@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connectors.simulator.server import SimulatorHandle
 from engine.store.models import OrderRow, QueueItem, RunRow
@@ -21,7 +21,7 @@ from engine.workflow import Workflow
 from nodes.rules import normalise_phone
 from service.access import ALLOWED, ROLES
 from tests.e2e.api_server import ADMIN, client, fresh_database, serving, token_for
-from tests.e2e.conftest import S1200, WORKFLOW, run_scenario
+from tests.e2e.conftest import S1200, WORKFLOW, expected_of, run_scenario
 from tests.e2e.openapi_cases import minimal_request, operations
 from versions import store as vstore
 
@@ -36,6 +36,8 @@ class Day:
     ref: str
     ref_phone: str
     ref_address: str
+    paid: int  # orders with a payment time
+    queued: int  # orders with an entry in any queue
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -59,6 +61,8 @@ def day(
                 .order_by(QueueItem.id)
                 .limit(1)
             ).one()
+            paid = conn.scalar(select(func.count()).where(OrderRow.paid_at.is_not(None)))
+            queued = conn.scalar(select(func.count(func.distinct(QueueItem.order_pk))))
             channel, order_id = conn.execute(
                 select(OrderRow.channel, OrderRow.order_id).where(OrderRow.id == queued_pk)
             ).one()
@@ -78,6 +82,8 @@ def day(
                 ref,
                 normalise_phone(str(by_ref[ref]["phone"])),
                 str(by_ref[ref]["address"]),
+                paid,
+                queued,
             )
 
 
@@ -182,6 +188,35 @@ def test_metrics_count_runs_by_version_node_latency_and_queue_depth(day: Day) ->
     assert 'orderhub_node_seconds_count{node_type="stock_check"}' in text
     queued = [line for line in text.splitlines() if line.startswith("orderhub_queue_depth{")]
     assert sum(float(q.rsplit(" ", 1)[1]) for q in queued) == depth > 0
+
+
+def test_daily_figures_per_channel_agree_with_the_scenario(day: Day) -> None:
+    with client(day.url, day.tokens["finance"]) as finance:
+        answer = finance.get(
+            "/reports/daily", params={"since": "2026-01-01", "until": "2026-01-31"}
+        )
+        backwards = finance.get(
+            "/reports/daily", params={"since": "2026-01-31", "until": "2026-01-01"}
+        )
+        unknown_zone = finance.get(
+            "/reports/daily", params={"since": "2026-01-01", "until": "2026-01-02", "tz": "Mars"}
+        )
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()
+    assert {r["channel"] for r in rows} == {"youzan", "douyin", "h5"}
+    assert sum(r["paid"] for r in rows) == day.paid
+    assert sum(r["shipped"] for r in rows) == expected_of(S1200)["outcome_totals"]["shipped"]
+    assert sum(r["needed_person"] for r in rows) <= day.queued
+    assert sum(r["needed_person"] for r in rows) > 0
+    for r in rows:
+        if r["shipped"]:
+            assert 0 < r["processing_median_s"] <= r["processing_p90_s"]
+        else:
+            assert r["processing_median_s"] is r["processing_p90_s"] is None
+        assert r["not_shipped"] <= r["paid"] - r["shipped"]
+        assert 0 <= r["wrong_or_missed_rate"] <= 1 and 0 <= r["needed_person_share"] <= 1
+    assert backwards.status_code == 422 and backwards.json()["field"] == "until"
+    assert unknown_zone.status_code == 422 and unknown_zone.json()["field"] == "tz"
 
 
 def test_queue_decisions_one_and_many_each_audited(day: Day) -> None:
