@@ -148,7 +148,12 @@ class AfterSalesBook:
             per.setdefault(ref, {})[act] = n
         refunds = sum(n for (_, act), n in self.acts.items() if act == "refund")
         twice = sorted(ref for (ref, act), n in self.acts.items() if act == "refund" and n > 1)
-        return {"requests": per, "refunds": refunds, "refunded_twice": twice}
+        return {
+            "requests": per,
+            "refunds": refunds,
+            "refunded_twice": twice,
+            "reverse_orders": len(self.reverse_orders),
+        }
 
     def _check(
         self, req: Request, version: int | None, states: tuple[str, ...], now: float

@@ -113,6 +113,7 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
                 bills.append(_bill(len(bills) + 1, as_ref, ref, channel, order, lines, fact,
                                    scenario, start))  # fmt: skip
         requests.append(req)
+    _plant_a_mismatch(requests, returns, serials, bills)
     scenario["scenario"] = f"after-sales-{orders}-s{seed}"
     scenario["kind"] = "after_sales"
     scenario["rules_after_sales"] = dict(RULES)
@@ -122,6 +123,26 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
     scenario["intake_expected"] = intake
     scenario["expected"] = expected_after_sales(scenario)
     return scenario
+
+
+def _plant_a_mismatch(
+    requests: list[dict[str, Any]], returns: dict[str, dict[str, Any]],
+    serials: dict[str, dict[str, list[str]]], bills: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    """Make sure a day has one parcel with a serial that is not the one shipped (when any
+    serial-tracked unit comes back at all)."""
+    if any(f["serials"] and f["serials"][0].startswith("SNX") for f in returns.values()):
+        return
+    for req in requests:
+        fact = returns.get(f"{req['channel']}:{req['aftersale_id']}")
+        if fact and fact["arrives"] and fact["serials"] and not req.get("buyer_cancels"):
+            fact["serials"] = ["SNX000000001", *fact["serials"][1:]]
+            for bill in bills:
+                if bill["aftersale_ref"] == f"{req['channel']}:{req['aftersale_id']}":
+                    for line in bill["lines"]:
+                        if line["serials"]:
+                            line["serials"] = list(fact["serials"])
+            return
 
 
 def _parcel(
