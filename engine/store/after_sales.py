@@ -244,7 +244,8 @@ def wake(conn: Any, item_pk: int) -> int | None:
 
     The swap point for the engine's own waits: a run that waits is ``completed`` with the
     outcome ``waiting`` here; it goes back to ``pending`` at the same position, in a new try
-    (so its step there is recorded again).
+    (so its step there is recorded again). A run that has not ended is left as it is (its id
+    is returned: it goes on at the next run).
     """
     latest = (
         select(_runs.c.id, _runs.c.position, _runs.c.status, _runs.c.state)
@@ -253,7 +254,11 @@ def wake(conn: Any, item_pk: int) -> int | None:
         .limit(1)
     )
     run = conn.execute(latest).mappings().first()
-    if run is None or run["status"] != "completed":
+    if run is None:
+        return None
+    if run["status"] in ("pending", "running", "retry"):
+        return run["id"]  # not ended: it goes on at the next run anyway
+    if run["status"] != "completed":
         return None
     waited = [n for n, d in (run["state"] or {}).items() if d.get("outcome") == "waiting"]
     if not waited:
