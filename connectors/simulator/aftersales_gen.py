@@ -8,7 +8,9 @@ refunds of paid orders that never shipped, and the awkward cases of PLATFORMS.md
 version, the buyer cancelling while the parcel travels, the platform refunding by itself).
 What the warehouse will find is drawn too (``returns``: whether the parcel arrives today,
 its condition, the serials inside) with the ERP's sales return bills for the parcels that
-arrive. `expected` is computed by `aftersales_oracle`, independently of the pipeline.
+arrive. `expected` (after the warehouse scanned and inspected as ``returns`` says) and
+`expected_first_run` (one run, nothing scanned yet: what ``orderhub run … --scenario``
+reproduces) are computed by `aftersales_oracle`, independently of the pipeline.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
     scenario["return_bills"] = bills
     scenario["intake_expected"] = intake
     scenario["expected"] = expected_after_sales(scenario)
+    # what `orderhub run … --scenario` reproduces: one run, nothing scanned in yet
+    scenario["expected_first_run"] = expected_after_sales(scenario, warehouse=False)
     return scenario
 
 

@@ -15,6 +15,7 @@ from connectors.simulator.aftersales_gen import generate_after_sales
 from connectors.simulator.generator import write_scenario
 from connectors.simulator.server import start_simulator
 from engine.settings import render_toml
+from service.after_sales_report import compare_after_sales
 from service.cli import app
 from service.scenarios import read_scenario
 
@@ -99,6 +100,22 @@ def test_scan_then_inspection_then_the_refund_through_the_cli(tmp_path: Path) ->
     audit = invoke("audit", "list", *db, "--as", "zhao.min:auditor", "--json")
     assert audit.exit_code == 0, audit.output
     assert "returns.scan" in audit.output and "returns.inspect" in audit.output
+
+
+def test_run_with_the_scenario_reproduces_the_first_run_oracle(tmp_path: Path) -> None:
+    path = tmp_path / "as.json"
+    made = invoke("scenario", "generate", "--kind", "after_sales", "--orders", "150", "--seed",
+                  "4", "-o", str(path))  # fmt: skip
+    assert made.exit_code == 0, made.output
+    data = json.loads(path.read_text(encoding="utf-8"))
+    db, report = ["--db", str(tmp_path / "s.db")], tmp_path / "r.json"
+    intake = str(ROOT / "workflows" / "order_intake.yaml")
+    after_sales = str(ROOT / "workflows" / "after_sales.yaml")
+    assert invoke("run", intake, "--scenario", str(path), *db, "-q").exit_code == 0
+    done = invoke("run", after_sales, "--scenario", str(path), *db, "--report", str(report))
+    assert done.exit_code == 0, done.output
+    got = json.loads(report.read_text(encoding="utf-8"))
+    assert compare_after_sales(got, data["expected_first_run"]) == []
 
 
 @pytest.mark.parametrize("what", ["NOPE123", "youzan:999"])
