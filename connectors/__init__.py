@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.after_sales import AfterSalesConnector
+from connectors.breaker import BreakerBook, CircuitBreaker
 from connectors.douyin import DouyinConnector
 from connectors.douyin_aftersale import DouyinAfterSales
 from connectors.erp import ErpConnector
@@ -91,6 +92,22 @@ class Connectors:
 
     def __post_init__(self) -> None:
         self.carriers = {"sf": self.sf, **self.carriers}
+
+    def systems(self) -> dict[str, Any]:
+        """Every connector by system name (channels, erp, carriers, wecom)."""
+        return {**self.channels, "erp": self.erp, **self.carriers, "wecom": self.wecom}
+
+    def share_breakers(self, book: BreakerBook) -> None:
+        """Keep every connector's breaker in `book` (the store's, shared by every process)."""
+        extra = [*self.after_sales.values(), self.sf_returns, self.erp_returns]
+        for connector in [*self.systems().values(), *extra]:
+            http = getattr(connector, "_http", None)
+            if http is not None:
+                http.breaker.book = book
+
+    def breaker(self, system: str) -> CircuitBreaker:
+        """The breaker of `system`'s connector (KeyError when none is configured)."""
+        return self.systems()[system]._http.breaker
 
     async def aclose(self) -> None:
         carriers = [c for c in self.carriers.values() if c is not self.sf]

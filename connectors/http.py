@@ -29,6 +29,7 @@ from connectors.breaker import CircuitBreaker
 from connectors.pacing import Hold, Pacer, Patience
 from connectors.response import Response, check_status, json_body
 from engine.errors import (
+    BreakerOpen,
     ConnectorError,
     RateLimited,
     Rejected,
@@ -159,17 +160,22 @@ class HttpClient:
         reconcile: Callable[[], Awaitable[T | None]] | None,
         retry_unreconciled: bool = True,
     ) -> T:
-        failures = 0
+        failures = tries = 0
         patience = Patience(self.rate_limit_wait_s, self.backoff_s, self.clock, self.sleep)
         while True:
-            self.breaker.before_call()
+            try:
+                await self.breaker.before_call()
+            except BreakerOpen as exc:
+                exc.untouched = failures == 0 and tries == 0  # nothing of this call went out
+                raise
+            tries += 1
             await self.hold.wait(self.rate_limit_wait_s)
             if self.pacer is not None:
                 await self.pacer.wait()
             try:
                 result = await once()
             except (Rejected, RateLimited) as exc:
-                self.breaker.record_success()  # the system answered: it is up
+                await self.breaker.record_success()  # the system answered: it is up
                 if isinstance(exc, Rejected):
                     raise
                 if exc.retry_after_s is not None:  # it said when: nobody calls before then
@@ -178,7 +184,7 @@ class HttpClient:
                     raise  # "slow down", not "down"; past rate_limit_wait_s: give up
                 continue
             except RETRYABLE as exc:
-                self.breaker.record_failure()
+                await self.breaker.record_failure(_reason(exc))
                 failures += 1
                 if not retry or failures > self.retries:
                     raise
@@ -193,7 +199,7 @@ class HttpClient:
                     if found is not None:
                         return found
                 continue
-            self.breaker.record_success()
+            await self.breaker.record_success()
             return result
 
     async def _send(
@@ -262,7 +268,8 @@ def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
     breaker = CircuitBreaker(
         system,
         threshold=int(config.get("breaker_threshold", 5)),
-        cooldown_s=float(config.get("breaker_cooldown_s", 30.0)),
+        cooldown_s=float(config.get("breaker_cooldown_s", 2.0)),
+        max_cooldown_s=float(config.get("breaker_max_cooldown_s", 300.0)),
     )
     return HttpClient(
         system,
@@ -275,6 +282,13 @@ def client_from_config(system: str, config: dict[str, Any]) -> HttpClient:
         rate_per_s=float(config["rate_per_s"]) if config.get("rate_per_s") else None,
         rate_limit_wait_s=float(config.get("rate_limit_wait_s", 60.0)),
     )
+
+
+def _reason(exc: ConnectorError) -> str:
+    """A failure as a breaker keeps it: the message without the system's name in front."""
+    text = str(exc)
+    prefix = f"{exc.system}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def require(system: str, config: dict[str, Any], key: str) -> str:

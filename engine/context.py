@@ -204,6 +204,11 @@ class RunStepContext:
         self.dry_run = env.dry_run
         self.connectors = env.connectors
         self.store = NodeStore(env, live)
+        #: effects this step began: key -> what an earlier try left (None: nothing), and
+        #: the keys it finished; the runner reads them to know whether anything may have
+        #: landed before a failure (`engine.faults`)
+        self.begun: dict[str, str | None] = {}
+        self.ended: set[str] = set()
 
     def now(self) -> datetime:
         return self._env.clock()
@@ -243,6 +248,7 @@ class RunStepContext:
             },
         )
         prior = None if new else self.store.effect(key)
+        self.begun[key] = prior.status if prior is not None else None
         if prior is not None and prior.status == "succeeded":
             return prior
         self._live.save(writer)
@@ -252,4 +258,5 @@ class RunStepContext:
     def end_effect(self, key: str, result: dict[str, Any]) -> None:
         """Mark the effect SUCCEEDED with its result (durable with the run's next commit)."""
         self.store.wrote = True
+        self.ended.add(key)
         self._env.writer.run(_SUCCEEDED, {"key": key, "result": result, "now": utcnow()})

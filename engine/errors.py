@@ -7,6 +7,7 @@
     │   ├── Timeout              no answer in time (the request may or may not have landed)
     │   ├── RateLimited          the system asked us to slow down
     │   ├── Unavailable          the system is down or answered 5xx
+    │   │   └── BreakerOpen      its breaker is open: the call was not made
     │   └── Rejected             the system refused the request (bad signature, bad data)
     ├── NotFound                 the thing named does not exist                    (404)
     ├── InvalidInput             a value given is wrong; `field` names which one   (422)
@@ -92,6 +93,15 @@ class RateLimited(ConnectorError):
 
 class Unavailable(ConnectorError):
     """The system is down or failing (5xx, connection refused, breaker open)."""
+
+
+class BreakerOpen(Unavailable):
+    """The system's circuit breaker is open: this call was not made.
+
+    `untouched`: no earlier try of the same call (a retry after a timeout) went out either,
+    so nothing of it can have landed."""
+
+    untouched: bool = True
 
 
 class Rejected(ConnectorError):

@@ -1,7 +1,8 @@
 """Checks of a workflow's graph: edges, outcomes, the source, reachability, cycles, routing.
 
 `check_graph` takes the nodes the semantic checker read (with their registered types) and
-reports, each at its place in the document: routes and `next`/`on_error` to missing nodes;
+reports, each at its place in the document: routes and `next`/`on_error`/`on_unavailable`
+to missing nodes (`on_unavailable` only on a node type that calls an external system);
 routes of outcomes a type cannot emit; an outcome routed nowhere that its type does not
 mark as `terminal` (a run would end there with the order half done); exactly one source,
 never a target; nodes the source cannot reach; and any cycle.
@@ -65,7 +66,15 @@ class _Graph:
         targets: list[tuple[Any, Path]] = [
             (node.get("next"), ("nodes", index, "next")),
             (node.get("on_error"), ("nodes", index, "on_error")),
+            (node.get("on_unavailable"), ("nodes", index, "on_unavailable")),
         ]
+        if node.get("on_unavailable") is not None and cls is not None and not cls.side_effects:
+            self.report(
+                ("nodes", index, "on_unavailable"),
+                f"on_unavailable: node type {cls.type_name!r} calls no external system, so "
+                "it is never unavailable; remove on_unavailable or move it to the node that "
+                "makes the call (waybill)",
+            )
         for outcome, target in routes.items():
             targets.append((target, ("nodes", index, "routes", outcome)))
             if cls is not None and outcome not in cls.outcomes:

@@ -165,6 +165,7 @@ def _build(doc: Document, checked: Checked, refusals: tuple[Problem, ...] = ()) 
             next=node.get("next"),
             routes=dict(node.get("routes", {})),
             on_error=node.get("on_error"),
+            on_unavailable=node.get("on_unavailable"),
             critical=bool(node.get("critical", False)),
             description=node.get("description", ""),
             location=Location(doc.file, line, column),

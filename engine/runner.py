@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine import registry
+from engine import faults, registry
 from engine.context import LiveRun, RunStepContext
-from engine.errors import ConflictError, ConnectorError, Rejected, WorkflowError
+from engine.errors import ConflictError, ConnectorError, WorkflowError
 from engine.node import Outcome
 from engine.order import Order
 from engine.store import Store
+from engine.store import breakers as breaker_store
 from engine.store import stock as stock_store
 from engine.store.models import utcnow
 from engine.store.runs import load_run
@@ -120,9 +121,12 @@ class Runner:
                     "routes nowhere and which does not end a run; route it and retry the run"
                 )
         except (ConnectorError, ConflictError) as exc:  # a system failed, or the world moved
-            if spec.on_error is None:
+            decision = faults.decide(spec, exc, ctx)  # backup route, on_error, wait or stop
+            if decision.target is None:
                 return self._fail(live, spec, started, t0, exc)
-            outcome, target = Outcome("error", {"error": str(exc)}, reason=str(exc)), spec.on_error
+            outcome, target = _failed_outcome(decision, exc), decision.target
+            if decision.kind == "reroute":
+                breaker_store.parked(self.env.writer, decision.system)
         except Exception as exc:  # a bug in a node: the run stops, resumable, with the trace
             return self._fail(live, spec, started, t0, exc)
         self._record(live, spec, outcome, target, started, t0)
@@ -160,16 +164,30 @@ class Runner:
         if not isinstance(exc, ConnectorError):
             error += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
         run, row = live.run, live.row
-        passing = isinstance(exc, ConnectorError) and not isinstance(exc, Rejected)
-        again = passing and run["attempt"] < self.env.max_attempts
+        passing = faults.passing(exc)
+        # while the system's breaker is open a run waits for it, however many tries it had
+        again = passing and (
+            faults.system_down(exc, self.env.connectors) or run["attempt"] < self.env.max_attempts
+        )
         run["status"] = "retry" if again else "failed"
         run["error"], run["finished_at"], run["outcome"] = error, utcnow(), "failed"
         tried = f"try {run['attempt']} of {self.env.max_attempts}"
         note = f"{tried}; the next run tries again" if again else f"gave up after {tried}"
-        row["status"] = "failed"
+        row["status"] = "waiting" if again else "failed"
         row["reason"] = f"{error.splitlines()[0]} ({note if passing else 'not retried'})"
+        if again:  # waiting for the system (the seam for runs that wait: engine.faults)
+            run["error"] = faults.waiting_note(exc)
+            row["reason"] = f"{faults.waiting_note(exc)} ({note})"
         live.steps.append(_step(live, spec, "failed", None, {}, error, started, t0))
         return False
+
+
+def _failed_outcome(decision: faults.Decision, exc: Exception) -> Outcome:
+    """The outcome a step records when a failure sends the order on a route."""
+    if decision.kind == "reroute":
+        reason = f"{exc} — sent by the backup route {decision.target!r}"
+        return Outcome("unavailable", {"error": str(exc), "system": decision.system}, reason=reason)
+    return Outcome("error", {"error": str(exc)}, reason=str(exc))
 
 
 def _step(

@@ -12,9 +12,10 @@
     [cli]     as = "USER:ROLE"         (or ORDERHUB_AS): who acts at the command line
               token = "oht_…"          (or ORDERHUB_TOKEN): the API token the CLI acts with
 
-Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold,
-breaker_cooldown_s, rate_per_s (pace calls, e.g. 30 for SF's test environment) and
-rate_limit_wait_s (how long a rate-limited call keeps trying; 60).
+Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold
+(5), breaker_cooldown_s (the first cool-down, 2), breaker_max_cooldown_s (300), rate_per_s
+(pace calls, e.g. 30 for SF's test environment) and rate_limit_wait_s (how long a
+rate-limited call keeps trying; 60).
 
 The doors read settings (the CLI at its entry, the API at start-up) and hand what a use
 case needs to it; nothing below the doors reads them. A missing file means defaults.
@@ -57,6 +58,7 @@ NUMBER_KEYS = {
     "backoff_s": float,
     "breaker_threshold": int,
     "breaker_cooldown_s": float,
+    "breaker_max_cooldown_s": float,
     "rate_per_s": float,
     "rate_limit_wait_s": float,
 }

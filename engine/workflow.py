@@ -48,7 +48,8 @@ class NodeSpec:
     written: dict[str, Any]  # `with:` as written, templates kept
     next: str | None = None
     routes: dict[str, str] = field(default_factory=dict)
-    on_error: str | None = None
+    on_error: str | None = None  # a refusal (Rejected) or a conflict goes here
+    on_unavailable: str | None = None  # the backup path while the node's system is down
     critical: bool = False
     description: str = ""
     location: Location | None = None

@@ -1,4 +1,7 @@
-"""The `waybill` node: an SF e-waybill per order, its number uploaded to the origin channel.
+"""The `waybill` node: a carrier's e-waybill per order, its number uploaded to the channel.
+
+The carrier is SF Express or the backup carrier ZTO (`carrier: zto`); a workflow sends orders
+to a ZTO waybill node while SF is unavailable with `on_unavailable` (see `engine.faults`).
 
 It never ships an order the platform does not show as paid, whatever the graph before it
 checked: such an order (with no waybill of ours yet) takes the outcome `not_paid`, which a
@@ -8,11 +11,12 @@ workflow must route like any other (`order_intake` sends it to awaiting_payment)
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from engine.context import RunStepContext
-from engine.errors import ConflictError
+from engine.errors import ConflictError, Rejected
 from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
@@ -29,10 +33,12 @@ class Contact(BaseModel):
 
 @node("waybill")
 class Waybill(BaseNode):
-    """Create the order's SF e-waybill once and upload its number; `not_paid` if unpaid."""
+    """Create the order's e-waybill once and upload its number; `not_paid` if unpaid."""
 
     class Params(BaseModel):
-        carrier: str = Field("sf", pattern="^sf$", description="carrier (SF Express)")
+        carrier: str = Field(
+            "sf", pattern="^(sf|zto)$", description="carrier: sf (SF Express) or zto (ZTO)"
+        )
         upload_tracking: bool = Field(True, description="upload the number to the channel")
         senders: dict[str, Contact] = Field(
             default_factory=dict,
@@ -66,13 +72,19 @@ class Waybill(BaseNode):
                     "and reissue the waybill by hand"
                 )
             return prior.result["waybill_no"]
-        sf = ctx.connectors.sf
-        # an earlier attempt started but is not known to have finished: ask SF by the key
-        waybill_no = await sf.search_order(key) if prior is not None else None
+        carrier = self._carrier(ctx)
+        # an earlier attempt started but is not known to have finished: ask by the key first
+        waybill_no = await carrier.search_order(key) if prior is not None else None
         if waybill_no is None:
+            other = ctx.store.waybill_no()
+            if other is not None:  # another node made one (SF before a backup route): never two
+                raise ConflictError(
+                    f"the order already has waybill {other} from another carrier; check the "
+                    "parcel before making a second one"
+                )
             warehouse = ctx.fact("warehouse") or ctx.store.warehouse() or ""
             sender = self.params.senders.get(warehouse, Contact()).model_dump()
-            waybill_no = await sf.create_order(key, order.as_data(), sender)
+            waybill_no = await carrier.create_order(key, order.as_data(), sender)
         ctx.store.record_waybill(key, self.params.carrier, waybill_no)
         ctx.end_effect(key, {"waybill_no": waybill_no, "shipment": shipment(order)})
         return waybill_no
@@ -90,9 +102,18 @@ class Waybill(BaseNode):
             and await channel.tracking_of(order.order_id) == waybill_no
         )
         if not landed:
-            await channel.upload_tracking(order.order_id, "SF", waybill_no)
+            await channel.upload_tracking(order.order_id, self._carrier(ctx).code, waybill_no)
         ctx.store.mark_uploaded(key)
         ctx.end_effect(upload_key, {"waybill_no": waybill_no})
+
+    def _carrier(self, ctx: RunStepContext) -> Any:
+        carriers = ctx.connectors.carriers
+        if self.params.carrier not in carriers:
+            raise Rejected(
+                self.params.carrier,
+                "no settings for this carrier: add its section (credentials) to orderhub.toml",
+            )
+        return carriers[self.params.carrier]
 
 
 def shipment(order: Order) -> str:

@@ -31,6 +31,7 @@ _CHANGE = {
     "versions.approve",
     "runs.retry",
     "runs.start",
+    "systems.change",
 }
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}

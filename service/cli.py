@@ -47,6 +47,7 @@ from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.serve_cli import serve
+from service.systems_cli import systems_app
 from service.targets import is_file, load_file, resolve
 from service.tokens_cli import token_app
 from service.versions_cli import audit_app, versions_app
@@ -69,6 +70,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.add_typer(returns_app, name="returns")
+app.add_typer(systems_app, name="systems")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 

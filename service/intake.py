@@ -10,12 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from connectors import build_connectors
+from connectors.breaker import BreakerState
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import OnPage, ingest
 from engine.outbox import drain_outbox
 from engine.runner import RunEnv, Runner
 from engine.store import Store
+from engine.store.breakers import StoreBook
+from engine.system_waits import resume_waiting
 from engine.workflow import Workflow
+
+#: how long a run keeps probing systems its waiting orders need once nothing else moves
+SYSTEM_WAIT_S = 5.0
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -57,15 +63,23 @@ async def run_intake(
     progress: Progress | None = None,
     max_attempts: int = 3,
     on_page: OnPage | None = None,
+    system_wait_s: float = SYSTEM_WAIT_S,
 ) -> IntakeSummary:
     """Pull new and changed orders, then finish every unfinished run of the workflow.
 
     Unfinished runs include those a passing fault stopped on an earlier call: each call tries
-    them once more, up to `max_attempts` tries in all.
+    them once more, up to `max_attempts` tries in all (while a system's breaker is open, the
+    runs waiting for it wait however many tries they had). With `system_wait_s`, runs
+    waiting for a system are resumed in this call as soon as its breaker lets a probe
+    through and then closes (`engine.system_waits`), until none waits or nothing has moved
+    for that long.
     """
     started = time.perf_counter()
     summary = IntakeSummary()
     connectors = build_connectors(systems)
+    book, recovered = StoreBook(store, BreakerState), set()
+    book.on_recovered.append(lambda event: recovered.add(event.state.system))
+    connectors.share_breakers(book)  # one breaker per system, shared by every process
     env = None
     try:
         env = RunEnv(workflow, store, connectors, draft=draft, max_attempts=max_attempts)
@@ -75,12 +89,26 @@ async def run_intake(
         run_ids = unfinished_runs(store, workflow.id, env.version)
         summary.runs = len(run_ids)
 
-        def done(_run_id: int, outcome: str | None) -> None:
-            summary.outcomes[outcome or "unfinished"] += 1
-            if progress is not None:
-                progress("run", sum(summary.outcomes.values()), len(run_ids))
+        ended: dict[int, str] = {}  # run id -> its latest outcome
 
-        await EmbeddedDispatcher(Runner(env), concurrency).run_all(run_ids, on_done=done)
+        def done(run_id: int, outcome: str | None) -> None:
+            ended[run_id] = outcome or "unfinished"
+            if progress is not None:
+                progress("run", len(ended), len(run_ids))
+
+        dispatcher = EmbeddedDispatcher(Runner(env), concurrency)
+        await dispatcher.run_all(run_ids, on_done=done)
+        if system_wait_s > 0:  # runs waiting for a system go on when it is back
+            await resume_waiting(
+                store,
+                workflow.id,
+                env.version,
+                book,
+                lambda ids: dispatcher.run_all(ids, on_done=done),
+                patience_s=system_wait_s,
+                recovered=recovered,
+            )
+        summary.outcomes = Counter(ended.values())
         env.writer.commit()
         summary.messages_sent = await drain_outbox(store, connectors)
     finally:

@@ -144,7 +144,7 @@ def _nodes(old: Workflow, new: Workflow) -> list[Change]:
 
 def _node(a: NodeSpec, b: NodeSpec) -> list[Change]:
     changes = []
-    for attr in ("type", "next", "on_error", "description"):
+    for attr in ("type", "next", "on_error", "on_unavailable", "description"):
         if getattr(a, attr) != getattr(b, attr):
             changes.append(Change(f"{a.id}.{attr}", getattr(a, attr), getattr(b, attr)))
     if a.critical != b.critical:
@@ -194,7 +194,9 @@ def _reachable(wf: Workflow, start: str, without: str | None = None) -> set[str]
             continue
         seen.add(node_id)
         spec = wf.nodes[node_id]
-        todo += [t for t in (spec.next, spec.on_error, *spec.routes.values()) if t]
+        todo += [
+            t for t in (spec.next, spec.on_error, spec.on_unavailable, *spec.routes.values()) if t
+        ]
     return seen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -29,39 +29,46 @@ from tests.connectors.conftest import CLIENT_TIMEOUT_S
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = datetime(2026, 1, 10, 21, 0, 0)
 
-    def __call__(self) -> float:
+    def __call__(self) -> datetime:
         return self.now
 
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
-def test_breaker_opens_after_five_failures_and_half_opens_after_cooldown():
+
+async def test_breaker_opens_after_five_failures_and_half_opens_after_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker("sf", threshold=5, cooldown_s=30, clock=clock)
     for _ in range(4):
-        breaker.record_failure()
-    breaker.before_call()  # still closed after 4
-    breaker.record_failure()
+        await breaker.record_failure("down")
+    await breaker.before_call()  # still closed after 4
+    await breaker.record_failure("down")
     assert breaker.state == "open"
     with pytest.raises(Unavailable):
-        breaker.before_call()
-    clock.now += 30
+        await breaker.before_call()
+    clock.advance(30)
+    await breaker.before_call()  # the probe may pass
     assert breaker.state == "half_open"
-    breaker.before_call()  # the probe may pass
-    breaker.record_failure()  # probe failed: open again for a full cool-down
+    await breaker.record_failure("down")  # probe failed: open again, for longer
     assert breaker.state == "open"
-    clock.now += 30
-    breaker.record_success()
+    clock.advance(30)
+    with pytest.raises(Unavailable):
+        await breaker.before_call()
+    clock.advance(30)
+    await breaker.before_call()
+    await breaker.record_success()
     assert breaker.state == "closed"
 
 
-def test_a_success_resets_the_count():
+async def test_a_success_resets_the_count():
     breaker = CircuitBreaker("sf", clock=FakeClock())
     for _ in range(4):
-        breaker.record_failure()
-    breaker.record_success()
+        await breaker.record_failure()
+    await breaker.record_success()
     for _ in range(4):
-        breaker.record_failure()
+        await breaker.record_failure()
     assert breaker.state == "closed"
 
 

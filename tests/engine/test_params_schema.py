@@ -66,7 +66,7 @@ STOCK = '{safety_stock: "{{ params.safety_stock }}"}'
         (STOCK, "{safety_stok: 1}", "'safety_stok' was unexpected"),
         ("{ok: waybill, low: hold,", "{ok: waybill, lo: hold,", "'lo' is not one of ['ok',"),
         ("fields: [receiver.phone,", "fields: [receiver.phon,", "is not valid under any"),
-        ("carrier: sf", "carrier: zto", "'zto' is not valid"),
+        ("carrier: sf", "carrier: jd", "'jd' is not valid"),
         ("type: stock_check", "type: stock_chek", "'stock_chek' is not one of"),
     ],
 )  # fmt: skip

@@ -6,6 +6,8 @@ line numbers (line 13 is ``  - id: pull``, line 31 the stock node's ``with:``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.errors import ValidationError
@@ -343,3 +345,19 @@ def test_overrides_are_checked_like_defaults(overrides, fragment):
     assert any(fragment in p.message for p in problems), problems
     with pytest.raises(ValidationError):
         load_workflow("intake.yaml", text=VALID, overrides=overrides)
+
+
+def test_on_unavailable_is_checked_like_a_route() -> None:
+    """It must lead to a node, and sit on a node type that calls an external system."""
+    path = Path(__file__).resolve().parents[2] / "workflows" / "order_intake.yaml"
+    good = path.read_text(encoding="utf-8")
+    assert check_workflow("order_intake.yaml", text=good) == []
+    missing = good.replace("on_unavailable: waybill_zto", "on_unavailable: waybill_ztoo")
+    found = [str(p) for p in check_workflow("order_intake.yaml", text=missing)]
+    assert any("on_unavailable: no node 'waybill_ztoo'" in p for p in found), found
+    on_stock = good.replace(
+        "    routes: {ok: waybill, low: hold, out: out_of_stock}\n",
+        "    routes: {ok: waybill, low: hold, out: out_of_stock}\n    on_unavailable: hold\n",
+    )
+    found = [str(p) for p in check_workflow("order_intake.yaml", text=on_stock)]
+    assert any("calls no external system" in p for p in found), found
