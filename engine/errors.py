@@ -14,6 +14,7 @@
     ├── ConflictError (Conflict) someone else changed the thing first              (409)
     │   └── LeaseHeld            another process holds the lease (e.g. runs this workflow)
     ├── PermissionDenied         the acting user's role may not do this            (403)
+    ├── Tampered                 stored content no longer matches its recorded hash (500)
     ├── SettingsError            the settings file or environment is wrong
     └── StoreError               the database cannot be reached or opened
 
@@ -138,6 +139,11 @@ class LeaseHeld(ConflictError):
 
 class PermissionDenied(OrderhubError):
     """The acting user's role may not do this; ask someone with the right role."""
+
+
+class Tampered(OrderhubError):
+    """Stored content (a saved workflow version) no longer matches the hash recorded when it
+    was written: it was edited in the database. Nothing uses it until someone restores it."""
 
 
 class SettingsError(OrderhubError):

@@ -19,6 +19,7 @@ from versions import store as vstore
 from versions.approval import approve
 from versions.audit import AuditEntry
 from versions.diff import Change, semantic_diff, text_diff
+from versions.integrity import verify_versions
 from versions.replay import ReplayReport, input_from_scenario, input_from_store, replay
 from versions.store import Rollback, Version
 
@@ -189,7 +190,19 @@ def audit_entries(
     return audit.list_entries(store, subject=subject, limit=limit)
 
 
-def verify_audit(store: Store, actor: Actor) -> tuple[list[str], tuple[int, str] | None]:
-    """The chain's problems (empty when intact) and its head, to keep a copy of elsewhere."""
+def verify_audit(
+    store: Store, actor: Actor, *, head: str | None = None
+) -> tuple[list[str], tuple[int, str] | None]:
+    """The problems of the chain and of every saved version's text (empty when all is
+    intact) and the chain's head, to keep a copy of elsewhere.
+
+    `head` is such a copy (``HASH`` or ``ID:HASH``): the chain must still hold that row.
+    """
     require(actor, "audit.verify")
-    return audit.verify(store), audit.head(store)
+    return audit.verify(store, head) + verify_versions(store), audit.head(store)
+
+
+def audit_head(store: Store, actor: Actor) -> tuple[int, str] | None:
+    """(id, hash) of the newest audit record; None while the log is empty."""
+    require(actor, "audit.verify")
+    return audit.head(store)
