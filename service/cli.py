@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -148,22 +149,34 @@ def demo(
     orders: int = typer.Option(1200, min=1, help="orders in the generated day"),
     seed: int = typer.Option(42, help="generator seed"),
     db: str | None = typer.Option(None, help="database URL (default: a fresh temporary file)"),
+    keep: bool = typer.Option(
+        False, "--keep", help="keep the temporary folder (scenario, database, report) to look at"
+    ),
 ) -> None:
-    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle."""
+    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle.
+
+    Everything goes in a temporary folder, removed at the end unless --keep.
+    """
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
-    path = workdir / f"intake-{orders}-s{seed}.json"
-    write_scenario(generate_scenario(orders, seed), path)
-    console.print(f"generated {orders} orders (seed {seed}) in {path}")
-    options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
-    result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
-    expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
-    diffs = compare_with_expected(result, expected)
-    if diffs:
-        errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
-        raise typer.Exit(1)
-    console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    try:
+        path = workdir / f"intake-{orders}-s{seed}.json"
+        write_scenario(generate_scenario(orders, seed), path)
+        console.print(f"generated {orders} orders (seed {seed})")
+        options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
+        result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
+        expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
+        diffs = compare_with_expected(result, expected)
+        if diffs:
+            errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
+            raise typer.Exit(1)
+        console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    finally:
+        if keep:
+            console.print(f"kept the scenario, database and report in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @app.command()

@@ -180,6 +180,8 @@ def replay(
         f"# replayed {r.orders} orders through both versions in {r.seconds:.2f} s "
         f"({r.orders_per_second:.0f} orders/s)"
     )
+    if r.hint:
+        typer.echo(f"hint: {r.hint}")
     for change in r.changes:
         typer.echo(f"change: {change}")
     typer.echo(f"{len(r.changed)} order(s) would be decided differently")
