@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from engine.errors import InvalidInput, Tampered
 from engine.store import Store
-from service import versioning
+from service import versioning, workflows
 from service.cli import app
 from service.targets import resolve
 from tests.versions.documents import AUDITOR, BASE, LI, SAFETY_20, WORKFLOW
@@ -66,6 +66,8 @@ def test_an_edited_text_is_refused_wherever_the_version_is_loaded(store: Store) 
     assert get_version(store, "order_intake", 2).number == 2
     listed = {v.number: v.tampered for v in list_versions(store, "order_intake")}
     assert listed[2] is None and "edited in the database" in (listed[1] or "")
+    page = workflows.version_page(store, AUDITOR, "order_intake", 10, 0)  # what the API lists
+    assert [bool(v.tampered) for v in page.items] == [True, False]
     edit_text(store, 2, EDITED)
     with pytest.raises(Tampered):  # a save is not compared with an edited latest version
         save(store, EDITED.replace("default: 60", "default: 30"), actor=LI, base=2, message="x")
