@@ -45,7 +45,7 @@ from engine.errors import InputError
 #: the call kinds of each system a fault may be limited to
 CALLS: dict[str, tuple[str, ...]] = {
     "youzan": ("pull", "get", "upload", "decrypt"),
-    "douyin": ("pull", "upload", "decrypt"),
+    "douyin": ("pull", "get", "upload", "decrypt"),
     "h5": ("pull", "upload"),
     "erp": ("login", "inventory", "catalogue", "outbound"),
     "sf": ("create", "search"),

@@ -25,7 +25,11 @@ ZTO_DUPLICATE_VARIANTS = ("first_waybill", "refused", "new_waybill")
 DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
-    "youzan": {"access_token": "sim-youzan-token"},
+    "youzan": {
+        "access_token": "sim-youzan-token",
+        "client_id": "sim-youzan-client",
+        "client_secret": "sim-youzan-client-secret",
+    },
     "douyin": {
         "app_key": "sim-douyin-app",
         "app_secret": "sim-douyin-secret",
