@@ -24,7 +24,7 @@ from engine.store.db import check_url
 from engine.workflow import Workflow
 from service import logfile
 from service.access import Actor
-from service.automation_cli import outbox_app
+from service.automation_cli import outbox_app, scheduler
 from service.cli_common import AS, database_url, fail
 from service.console import (
     RunDisplay,
@@ -65,6 +65,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
 app.add_typer(outbox_app, name="outbox")
+app.command()(scheduler)
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 

@@ -1,4 +1,4 @@
-"""automation: the outbox sender's columns (kind, priority, backoff, claims) and received pushes
+"""automation: the outbox sender's columns, received pushes, the scheduler's job store
 
 Revision ID: 0009_automation
 Revises: 0008_leases
@@ -39,9 +39,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "push_id", name="uq_pushes_channel_push"),
     )
     op.create_index("ix_pushes_status", "pushes", ["status", "id"])
+    # APScheduler 3's SQLAlchemy job store, as it would create it (orderhub scheduler)
+    op.create_table(
+        "apscheduler_jobs",
+        sa.Column("id", sa.Unicode(191), primary_key=True),
+        sa.Column("next_run_time", sa.Float(25), index=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("apscheduler_jobs")
     op.drop_index("ix_pushes_status", table_name="pushes")
     op.drop_table("pushes")
     op.drop_index("ix_outbox_claims", table_name="outbox")
