@@ -5,16 +5,17 @@
 The router only maps HTTP onto `service.push`: the body and headers go to `receive_push`;
 the answer is the platform's acknowledgement (200), 401 for a signature that does not match
 (nothing is written), 400 for a malformed message, 404 for a channel that does not push.
-A stored push wakes the router's `PushWorker`, which processes pushes in the server's event
-loop right away (`PushProcessor`). The router's lifespan (merged into the app's by
-`include_router`) wakes it at start-up, for pushes a stopped server left, and closes it at
-shutdown.
+A stored push wakes the router's `PushWorker`, which processes pushes right away
+(`PushProcessor`) on its own thread, so acknowledgements never wait for runs. The router's
+lifespan (merged into the app's by `include_router`) wakes it at start-up, for pushes a
+stopped server left, and closes it at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,42 +32,56 @@ log = logging.getLogger("orderhub.hooks")
 
 
 class PushWorker:
-    """Processes stored pushes as soon as they are stored, one pass at a time, in the event
-    loop of the first push (started then); a pass that finds more stored meanwhile goes on."""
+    """Processes stored pushes as soon as they are stored, one pass at a time, on a thread
+    of its own with its own event loop, so the server keeps answering pushes at once while
+    runs go on (started by the first `wake`); a pass that finds more stored goes on."""
 
     def __init__(self, store: Store, systems: Mapping[str, Mapping[str, Any]]) -> None:
         self.store = store
         self.processor = PushProcessor(systems)
         self.passes = 0
         self.last: ProcessReport | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def wake(self) -> None:
-        """Ask for a pass (from the event loop's thread)."""
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-        assert self._wake is not None
+        """Ask for a pass (from any thread)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = False
+                self._thread = threading.Thread(target=self._main, name="pushes", daemon=True)
+                self._thread.start()
         self._wake.set()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await self.processor.aclose()
+        """Stop after the pass under way (if any) and let the connectors go."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop = True
+        self._wake.set()
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        self._thread = None
 
-    async def _loop(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                self.last = await self.processor.run_once(self.store)
-            except Exception:  # noqa: BLE001 - keep serving; the scheduler's pass picks them up
-                log.exception("pushes not processed; the scheduler tries them again")
-            self.passes += 1
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            while not self._stop:
+                if not self._wake.wait(timeout=1.0):
+                    continue
+                self._wake.clear()
+                if self._stop:
+                    break
+                try:
+                    self.last = loop.run_until_complete(self.processor.run_once(self.store))
+                except Exception:  # noqa: BLE001 - keep serving; the scheduler's pass retries
+                    log.exception("pushes not processed; the scheduler tries them again")
+                self.passes += 1
+        finally:
+            loop.run_until_complete(self.processor.aclose())
+            loop.close()
 
 
 def hooks_router(

@@ -194,9 +194,10 @@ class SimState:
         return build_stats(self, prefixes or [])
 
     def record_upload(self, upload: dict) -> None:
-        """Record a tracking upload ({"channel", "order_id", …}); with
-        `erp_outbound_after_s` set, the ERP books the order out that many seconds later."""
-        self.uploads.append(upload)
+        """Record a tracking upload ({"channel", "order_id", …}) stamped with the time it
+        came (`at`, epoch s); with `erp_outbound_after_s` set, the ERP books the order out
+        that many seconds later."""
+        self.uploads.append({**upload, "at": self.clock()})
         after = self.options.erp_outbound_after_s
         if after is not None:
             order = self.channels[upload["channel"]].orders[upload["order_id"]]
