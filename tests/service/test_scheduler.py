@@ -159,3 +159,52 @@ def test_a_second_scheduler_refuses_and_a_standby_takes_over_when_the_first_dies
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+async def test_a_pull_missed_while_it_was_down_runs_once_at_start(store) -> None:
+    """The job store keeps the pull's next time; hours late, it runs once, not once per
+    missed interval."""
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    vstore.save(store, every_2s().replace("every: 2s", "every: 1h"), actor=OPS, base=None,
+                message="hourly")  # fmt: skip
+    stop = asyncio.Event()
+    scheduler = Scheduler(store, NOWHERE, QUICK)
+    task = asyncio.create_task(scheduler.run(stop))
+    await until(lambda: scheduler._aps is not None and scheduler._aps.get_job("pull:order_intake:1")
+                is not None, "no pull job")  # fmt: skip
+    stop.set()
+    await task
+    assert scheduled_versions(store) == []  # its first time is an hour away
+    jobs = SQLAlchemyJobStore(engine=store.engine)
+    jobs.start(None, "default")  # type: ignore[arg-type]
+    job = jobs.lookup_job("pull:order_intake:1")
+    job.next_run_time = datetime.now(UTC) - timedelta(hours=3)  # down for three hours
+    jobs.update_job(job)
+    stop = asyncio.Event()
+    task = asyncio.create_task(Scheduler(store, NOWHERE, QUICK).run(stop))
+    try:
+        await until(lambda: scheduled_versions(store) != [], "the missed pull never ran")
+        await asyncio.sleep(2)
+        assert scheduled_versions(store) == ["order_intake v1"]
+    finally:
+        stop.set()
+        await task
+
+
+def test_the_morning_summary_is_queued_once_a_day(store) -> None:
+    from datetime import UTC, datetime
+
+    from engine.store.models import OutboxMessage
+    from service.access import SCHEDULER
+    from service.morning import queue_morning_summary
+
+    at = datetime(2026, 1, 11, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+    assert queue_morning_summary(store, SCHEDULER, now=at)
+    assert not queue_morning_summary(store, SCHEDULER, now=at)
+    with store.session() as session:
+        (row,) = session.query(OutboxMessage).all()
+    assert (row.kind, row.priority, row.payload["markdown"]) == ("summary", 2, True)
+    assert row.payload["text"].startswith("### orderhub 2026-01-10")

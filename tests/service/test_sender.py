@@ -202,3 +202,28 @@ def test_a_sender_killed_mid_call_never_sends_twice(
         assert rows(store)[0].status == "unsure"
     else:
         assert len(contents(sim)) == 2  # what claiming first prevents
+
+
+def test_the_outbox_commands_send_and_say_where_it_stands(
+    store, sim, systems, db_url, tmp_path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from engine.settings import render_toml
+    from service.cli import app
+
+    config = tmp_path / "orderhub.toml"
+    config.write_text(render_toml(systems), encoding="utf-8")
+    monkeypatch.setenv("ORDERHUB_CONFIG", str(config))
+    queue(store, ["SKU-1 low", "SKU-2 low"])
+    cli = CliRunner()
+    who = ["--db", db_url, "--as", "li.wei:ops_manager"]
+    status = cli.invoke(app, ["outbox", "status", *who])
+    assert status.exit_code == 0 and status.output.startswith("outbox: 2 pending (oldest ")
+    sent = cli.invoke(app, ["outbox", "send", *who])
+    assert sent.exit_code == 0, sent.output
+    assert sent.output.strip() == "outbox: sent 2 in 2 bot messages, 0 waiting"
+    refused = cli.invoke(app, ["outbox", "send", "--db", db_url, "--as", "sun.li:reviewer"])
+    assert refused.exit_code == 1 and "may not outbox.send" in refused.output
+    status = cli.invoke(app, ["outbox", "status", *who, "--json"])
+    assert json.loads(status.output)["sent"] == 2
