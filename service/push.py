@@ -178,8 +178,9 @@ class PushProcessor:
                 for push_id, why in ignored.items():
                     _mark(conn, [push_id], "ignored", why)
             report.ignored += len(ignored)
+        mine: set[int] = set()  # done in this pass: a second workflow taking them runs them too
         for wf_id, taken in by_workflow.items():
-            await self._run(store, takers[wf_id][0], taken, report)
+            await self._run(store, takers[wf_id][0], taken, report, mine)
 
     def _takers(self, store: Store) -> dict[str, tuple[Workflow, set[str]]]:
         """Active workflows with webhook triggers: id -> (workflow, channels it takes)."""
@@ -199,13 +200,16 @@ class PushProcessor:
         return env.workflow if env is not None else version.workflow()
 
     async def _run(
-        self, store: Store, wf: Workflow, rows: list[Any], report: ProcessReport
+        self, store: Store, wf: Workflow, rows: list[Any], report: ProcessReport, mine: set[int]
     ) -> None:
         holder = f"{self.actor} (pushes)"
         lease = await leases.wait_for(
             store, lease_name(wf.id), holder, wait_s=self.wait_s, poll_s=0.1
         )
         with leases.kept(store, lease):
+            rows = _still_received(store, rows, mine)  # another process may have run them
+            if not rows:
+                return
             env = await self._env(store, wf)
             read = await asyncio.gather(*(self._read(row) for row in rows))
             good = [
@@ -223,6 +227,7 @@ class PushProcessor:
                 _mark(conn, [row.id for row, _ in good], "done", None)
                 for row, why in refused:
                     _mark(conn, [row.id], "failed", why)
+            mine.update(row.id for row, _ in good)
             report.done += len(good)
             report.failed += len(refused)
             report.runs += len(result.runs)
@@ -270,6 +275,19 @@ class PushProcessor:
 
             self._connectors = build_connectors(self.systems)
         return self._connectors
+
+
+def _still_received(store: Store, rows: list[Any], mine: set[int]) -> list[Any]:
+    """The rows no other process has processed meanwhile (and those this pass did)."""
+    with store.engine.connect() as conn:
+        fresh = set(
+            conn.execute(
+                select(_pushes.c.id).where(
+                    _pushes.c.id.in_([r.id for r in rows]), _pushes.c.status == "received"
+                )
+            ).scalars()
+        )
+    return [r for r in rows if r.id in fresh or r.id in mine]
 
 
 def _mark(conn: Any, ids: list[int], status: str, error: str | None) -> None:
