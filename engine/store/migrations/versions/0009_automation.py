@@ -1,14 +1,14 @@
 """automation: the outbox sender's columns, received pushes, the scheduler's job store
 
 Revision ID: 0009_automation
-Revises: 0008_leases
+Revises: 0010_after_sales
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_automation"
-down_revision = "0008_leases"
+down_revision = "0010_after_sales"
 branch_labels = None
 depends_on = None
 
