@@ -30,7 +30,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -41,6 +41,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from fastapi import APIRouter
 from sqlalchemy import select
 
 from engine.errors import LeaseHeld, OrderhubError, SettingsError
@@ -213,6 +214,32 @@ class Scheduler:
         ]
         for func, trigger, job_id in jobs:
             aps.add_job(func, trigger, id=job_id, name=job_id, replace_existing=True)
+
+
+def scheduler_router(
+    store: Store, systems: dict[str, dict[str, Any]], settings: ScheduleSettings | None = None
+) -> APIRouter:
+    """A router with no routes whose lifespan runs the scheduler beside the API, in the
+    server's event loop (``orderhub serve --with-scheduler``: one brand on one machine).
+    When another scheduler holds the database, the server runs without one and says so."""
+    scheduler = Scheduler(store, systems, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await task
+            except LeaseHeld as held:
+                log.warning("ran without a scheduler: %s", held)
+
+    router = APIRouter(lifespan=lifespan)
+    router.scheduler = scheduler  # type: ignore[attr-defined]
+    return router
 
 
 # -- the jobs: module functions, so APScheduler's job store can name them ------------------

@@ -208,3 +208,32 @@ def test_the_morning_summary_is_queued_once_a_day(store) -> None:
         (row,) = session.query(OutboxMessage).all()
     assert (row.kind, row.priority, row.payload["markdown"]) == ("summary", 2, True)
     assert row.payload["text"].startswith("### orderhub 2026-01-10")
+
+
+def test_the_scheduler_runs_beside_the_api_in_one_process(store) -> None:
+    """`scheduler_router`: the scheduler lives as long as the server that mounts it."""
+    import threading
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from connectors.simulator.server import free_port
+    from service.scheduler import scheduler_router
+
+    app = FastAPI()
+    app.include_router(scheduler_router(store, NOWHERE, QUICK))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + DEADLINE_S
+    while not (
+        leases.current(store, LEASE) and "scheduler (pid" in leases.current(store, LEASE).holder
+    ):
+        assert time.monotonic() < deadline and thread.is_alive(), "the scheduler never started"
+        time.sleep(0.2)
+    server.should_exit = True
+    thread.join(timeout=DEADLINE_S)
+    assert not thread.is_alive()
+    assert leases.current(store, LEASE) is None  # let go with the server
