@@ -25,6 +25,7 @@ from engine.store.db import check_url
 from engine.workflow import Workflow
 from service import logfile
 from service.access import Actor
+from service.automation_cli import outbox_app, scheduler
 from service.cli_common import AS, database_url, fail
 from service.console import (
     RunDisplay,
@@ -70,6 +71,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.add_typer(returns_app, name="returns")
+app.add_typer(outbox_app, name="outbox")
+app.command()(scheduler)
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 

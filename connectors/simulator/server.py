@@ -58,6 +58,14 @@ class SimulatorHandle:
         """`GET /_sim/log?kind=waybills|uploads|messages|moves`."""
         return self._client.get("/_sim/log", params={"kind": kind}).json()
 
+    def push(self, channel: str, order_id: str, url: str, **options: Any) -> dict[str, Any]:
+        """`POST /_sim/push`: the channel pushes "order paid" for `order_id` to `url`
+        (options: times, bad_signature); answers the deliveries."""
+        body = {"channel": channel, "order_id": order_id, "url": url, **options}
+        answer = self._client.post("/_sim/push", json=body, timeout=120)
+        answer.raise_for_status()
+        return answer.json()
+
     def reset(self) -> None:
         self._client.post("/_sim/reset").raise_for_status()
 
