@@ -42,6 +42,7 @@ _INSIGHTS = {"insights.read"}  # channel health, hot SKUs, customer groups, the 
 _INSIGHTS_ACT = {"insights.alert", "history.import"}  # raise hot-SKU alerts; import history
 _TOKENS = {"tokens.create", "tokens.list", "tokens.revoke"}  # API tokens: admins only
 _OPERATIONS = {"alerts.list", "systems.list", "metrics.read", "reports.read"}  # how it runs
+_RETURNS = {"returns.list", "returns.scan", "returns.inspect"}  # returned parcels (after-sales)
 
 ALLOWED: dict[str, frozenset[str]] = {
     "admin": frozenset(
@@ -56,6 +57,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         | _ADDRESS
         | _INSIGHTS
         | _INSIGHTS_ACT
+        | _RETURNS
     ),
     "ops_manager": frozenset(
         _READ_ALL
@@ -67,6 +69,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         | _ADDRESS
         | _INSIGHTS
         | _INSIGHTS_ACT
+        | _RETURNS
     ),
     "auditor": frozenset(
         _READ_ALL
@@ -79,7 +82,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "reviewer": frozenset(
         {"versions.list", "versions.show"} | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
     ),
-    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS),
+    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS | _RETURNS),
     "finance": frozenset({"versions.list", "versions.show", "reports.read"} | _ORDERS | _INSIGHTS),
     # orderhub's own scheduler: it starts runs of active versions, nothing else
     "scheduler": frozenset({"runs.start"}),

@@ -42,6 +42,7 @@ from service.intake import check_systems
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
 from service.report import compare_with_expected
+from service.returns_cli import returns_app
 from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.scenarios import ScenarioInfo, load_scenario, read_scenario
@@ -67,6 +68,7 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
+app.add_typer(returns_app, name="returns")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
@@ -211,7 +213,11 @@ def scenario_generate(
     orders: int | None = typer.Option(None, min=1, help="orders in the day (--kind day)"),
     seed: int = typer.Option(..., help="random seed (same seed, same data)"),
     output: Path = typer.Option(..., "-o", "--output", help="file to write"),
-    kind: str = typer.Option("day", help="day (one day to run) or history (days to learn from)"),
+    kind: str = typer.Option(
+        "day",
+        help="day (one day to run), history (days to learn from) or after_sales (a day of "
+        "orders and the next day's after-sales requests)",
+    ),
     days: int = typer.Option(90, min=21, help="days of history (--kind history)"),
     orders_per_day: int = typer.Option(4000, min=20, help="orders a day (--kind history)"),
     flat: bool = typer.Option(False, help="a history without a planted hot SKU"),
@@ -232,12 +238,19 @@ def scenario_generate(
         for name, file in write_history(history, output).items():
             console.print(f"wrote {file} ({name})")
         return
-    if kind != "day":
-        typer.echo(f"error: --kind {kind!r}: use day or history", err=True)
+    if kind not in ("day", "after_sales"):
+        typer.echo(f"error: --kind {kind!r}: use day, history or after_sales", err=True)
         raise typer.Exit(1)
     if orders is None:
         typer.echo("error: a day needs --orders N", err=True)
         raise typer.Exit(1)
+    if kind == "after_sales":
+        from connectors.simulator.aftersales_gen import generate_after_sales
+        from connectors.simulator.generator import write_scenario
+
+        write_scenario(generate_after_sales(orders, seed), output)
+        console.print(f"wrote {output}")
+        return
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     write_scenario(generate_scenario(orders, seed), output)
