@@ -107,10 +107,12 @@ async def decide(
     reason: str,
     node: str | None = None,
     *,
+    queue: str | None = None,
     systems: dict[str, dict[str, Any]] | None = None,
 ) -> Decided:
-    """Decide on an order waiting in a queue, and continue its run now (with connectors
-    built from `systems`; without, the next run of its workflow continues it)."""
+    """Decide on an order waiting in a queue (at `node`, in `queue`, when given), and
+    continue its run now (with connectors built from `systems`; without, the next run of
+    its workflow continues it)."""
     require(actor, "queue.decide")
     _check(decision, reason, systems)
     channel, _, order_id = ref.partition(":")
@@ -121,10 +123,9 @@ async def decide(
         if order_pk is None:
             raise NotFound(f"no order {ref}; the queue list shows the orders that wait")
         waits = open_waits(session.connection(), "queue", order_pks=[order_pk])
-        if node is not None:
-            waits = [w for w in waits if w.node_id == node]
+        waits = [w for w in waits if node in (None, w.node_id) and queue in (None, w.key)]
         if not waits:
-            return _close_only(session, actor, ref, order_pk, decision, reason, node)
+            return _close_only(session, actor, ref, order_pk, decision, reason, node, queue)
         note = _record(store, session, actor, waits[0], decision, reason)
     wait = waits[0]
     continued, status = await _continue(store, actor, [wait], systems)
@@ -272,16 +273,18 @@ def _close_only(
     decision: str,
     reason: str,
     node: str | None,
+    queue: str | None,
 ) -> Decided:
     """An order in a queue whose run does not wait: release or cancel closes its item."""
     waiting = session.scalar(
         select(RunRow.id).where(RunRow.order_pk == order_pk, RunRow.status == "waiting")
     )
-    item = session.scalars(
-        select(QueueItem).where(QueueItem.order_pk == order_pk, QueueItem.status == "open")
-    ).first()
+    query = select(QueueItem).where(QueueItem.order_pk == order_pk, QueueItem.status == "open")
+    if queue is not None:
+        query = query.where(QueueItem.queue == queue)
+    item = session.scalars(query).first()
     if item is None or node is not None or waiting is not None:
-        where = f" at {node}" if node else ""
+        where = f" at {node}" if node else f" {queue}" if queue else ""
         raise NotFound(f"{ref} waits in no queue{where}; the queue list shows what waits")
     if decision not in ("release", "cancel"):
         raise InvalidInput(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine.dispatch import EmbeddedDispatcher, Environments, unfinished_runs
 from engine.errors import InvalidInput
@@ -23,7 +23,7 @@ from engine.node import BaseNode, Outcome, Wait
 from engine.registry import node
 from engine.runner import RunEnv
 from engine.store import Store
-from engine.store.models import OrderRow, RunRow, StepRow, WaitRow
+from engine.store.models import OrderRow, RunRow, StepRow, WaitRow, WorkflowDocument
 from engine.waits import wake, wake_due
 from engine.workflow import Workflow
 
@@ -191,6 +191,12 @@ def test_without_its_version_a_woken_run_stays_woken_for_a_process_that_has_it(s
     park_all(store, old)
     first = run_ids(store)[0]
     wake(store, "queue", "review", "release", "sun.li:reviewer", run_ids=[first])
+    # any process finds the document its runs started on (a draft too) …
+    with store.engine.begin() as conn:
+        kept = conn.execute(select(WorkflowDocument)).all()
+        conn.execute(delete(WorkflowDocument))
+    assert len(kept) == 1 and kept[0].content_hash == old.content_hash
+    # … and without it (a store from before) the run waits for a process that has it
     assert finish(store, lambda: Environments.of(RunEnv(new, store, None)), [first]) == [None]
     with store.session() as session:
         assert session.get(RunRow, first).status == "woken"

@@ -2,14 +2,14 @@
 workflow documents runs started on (so any process can resume any run)
 
 Revision ID: 0009_waits
-Revises: 0008_leases
+Revises: 0010_after_sales
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_waits"
-down_revision = "0008_leases"
+down_revision = "0010_after_sales"
 branch_labels = None
 depends_on = None
 
