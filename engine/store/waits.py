@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, true, update
 
 from engine.store.models import OrderRow, RunRow, WaitRow, utcnow
 from engine.store.prepared import Prepared
 
 _waits = WaitRow.__table__
+#: test-only switch: False drops the claim's condition, so a racing waker wins too (the twin
+#: test shows a run is then woken twice)
+CLAIM_ONCE = True
 _runs = RunRow.__table__
 _orders = OrderRow.__table__
 
@@ -158,10 +161,9 @@ def claim(
     In the caller's transaction: commit it to let a runner go on, roll it back to undo (a
     stock waker that could not reserve). The run's other open waits are dropped.
     """
+    still_waiting = _runs.c.status == "waiting" if CLAIM_ONCE else true()
     won = conn.execute(
-        update(_runs)
-        .where(_runs.c.id == wait.run_id, _runs.c.status == "waiting")
-        .values(status="woken")
+        update(_runs).where(_runs.c.id == wait.run_id, still_waiting).values(status="woken")
     ).rowcount
     if not won:
         return False

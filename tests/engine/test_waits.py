@@ -23,8 +23,10 @@ from engine.node import BaseNode, Outcome, Wait
 from engine.registry import node
 from engine.runner import RunEnv
 from engine.store import Store
+from engine.store import waits as wait_store
 from engine.store.models import OrderRow, RunRow, StepRow, WaitRow, WorkflowDocument
-from engine.waits import wake, wake_due
+from engine.store.waits import open_waits
+from engine.waits import claim_all, wake, wake_due
 from engine.workflow import Workflow
 
 FEED = [
@@ -248,3 +250,28 @@ def test_decisions_are_validated_like_any_route_and_only_they_may_lead_back():
     assert problems("routes: {retry: review, release: released, cancel: cancelled}") == []
     looped = SYSTEM.replace("KIND", "system").replace("next: done}", "next: call}")
     assert any("cycle" in p.message for p in check_workflow("s.yaml", text=looped))
+
+
+@pytest.mark.parametrize(
+    "claim_once",
+    [
+        True,
+        pytest.param(
+            False,
+            marks=pytest.mark.xfail(strict=True, reason="claim switched off: woken twice"),
+        ),
+    ],
+)
+def test_two_wakers_that_both_saw_the_wait_open_wake_the_run_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch, claim_once: bool
+):
+    monkeypatch.setattr(wait_store, "CLAIM_ONCE", claim_once)
+    park_all(store, load_workflow("waiting.yaml", text=QUEUED))
+    first = run_ids(store)[0]
+    with store.engine.connect() as conn:
+        seen = open_waits(conn, "queue", "review", run_ids=[first])  # both read it open
+    assert len(claim_all(store, seen, "release", "sun.li:reviewer")) == 1
+    assert claim_all(store, seen, "cancel", "wu.lei:reviewer") == []
+    with store.session() as session:
+        (wait,) = session.scalars(select(WaitRow).where(WaitRow.run_id == first))
+    assert (wait.woken_by, wait.woken_route) == ("sun.li:reviewer", "release")
