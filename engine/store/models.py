@@ -287,3 +287,55 @@ class Cursor(Base):
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WaitRow(Base):
+    """What a parked run waits for: a decision in a queue, stock, a system, or a time.
+
+    A run may wait for several things at once (a decision, or stock of each SKU it lacks);
+    the first that wakes it wins (the run's status moves from ``waiting`` to ``woken`` once)
+    and its other waits are dropped. `offers` lists the routes a person may choose (the
+    waiting node's routed decisions); `route` is the one a machine waker takes (None: the
+    node runs again). `deadline` is when a reminder is due (the queue's wait limit).
+    """
+
+    __tablename__ = "waits"
+    __table_args__ = (
+        Index("ix_waits_open", "status", "kind", "key"),
+        Index("ix_waits_run", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    order_pk: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    node_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # queue, stock, system, time
+    key: Mapped[str] = mapped_column(String(128))  # queue name, SKU@warehouse, system, ""
+    route: Mapped[str | None] = mapped_column(String(32))
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]  # a time wait ends here
+    deadline: Mapped[datetime | None]  # past it, one reminder (and the `timeout` route)
+    reminded_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, woken, done, dropped
+    woken_at: Mapped[datetime | None]
+    woken_by: Mapped[str | None] = mapped_column(String(255))
+    woken_route: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkflowDocument(Base):
+    """The text of every workflow version that started runs (saved or a draft), so that any
+    process can build the environment of a run it resumes (`engine.dispatch.Environments`)."""
+
+    __tablename__ = "workflow_documents"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
