@@ -46,6 +46,7 @@ from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.targets import is_file, load_file, resolve
+from service.ui_cli import ui
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
+app.command("ui")(ui)
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
