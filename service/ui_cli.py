@@ -46,6 +46,10 @@ def ui(
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--client.showErrorDetails",
+        "none",  # an unexpected error is one generic line in the browser, never a trace
     ]
     try:
         code = subprocess.call(command, env=env)

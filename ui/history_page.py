@@ -65,7 +65,7 @@ def _compare(store: Store, actor: Actor, wf_id: str, numbers: list[int]) -> None
     st.markdown("\n".join(lines))
     a = versioning.show_version(store, actor, wf_id, old).text.splitlines()
     b = versioning.show_version(store, actor, wf_id, new).text.splitlines()
-    table = difflib.HtmlDiff(wrapcolumn=70).make_table(
+    table = difflib.HtmlDiff(wrapcolumn=52).make_table(
         a, b, f"v{old}", f"v{new}", context=True, numlines=3
     )
     with st.expander(tr("hist.text"), expanded=True):

@@ -34,6 +34,7 @@ from ui.forms import (
 )
 from ui.graph import dot
 from ui.session import tr
+from versions.diff import semantic_diff
 
 STRUCTURE_ENV = "ORDERHUB_UI_STRUCTURE_ROLES"  # who may add, connect and remove nodes
 _WIDGETS = ("param_", "node_", "yaml_text")
@@ -63,6 +64,9 @@ def show(store: Store, actor: Actor) -> None:
         )
     )
     current = loaded(state["draft_text"]) or base.workflow()
+    if editable:
+        changes = semantic_diff(base.workflow(), current)
+        st.caption(tr("wf.draft.changed", n=len(changes)) if changes else tr("wf.draft.same"))
     if editable:
         _params_form(current)
     else:
