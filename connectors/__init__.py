@@ -13,16 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from connectors.after_sales import AfterSalesConnector
 from connectors.douyin import DouyinConnector
+from connectors.douyin_aftersale import DouyinAfterSales
 from connectors.erp import ErpConnector
+from connectors.erp_returns import ErpReturns
 from connectors.h5 import H5Connector
+from connectors.h5_aftersales import H5AfterSales
 from connectors.sf import SfConnector
+from connectors.sf_returns import SfReturns
 from connectors.wecom import WecomConnector
 from connectors.youzan import YouzanConnector
+from connectors.youzan_refunds import YouzanAfterSales
 from connectors.zto import ZtoConnector
 from engine.errors import SettingsError
 
 CHANNEL_CLASSES = {"youzan": YouzanConnector, "douyin": DouyinConnector, "h5": H5Connector}
+AFTER_SALES_CLASSES = {"youzan": YouzanAfterSales, "douyin": DouyinAfterSales, "h5": H5AfterSales}
 #: optional carriers, built when their section carries credentials (SF is required)
 BACKUP_CARRIERS = {"zto": (ZtoConnector, ("app_key", "app_secret", "account_id"))}
 
@@ -78,14 +85,21 @@ class Connectors:
     sf: SfConnector
     wecom: WecomConnector
     carriers: dict[str, Carrier] = field(default_factory=dict)
+    after_sales: dict[str, AfterSalesConnector] = field(default_factory=dict)
+    sf_returns: SfReturns | None = None
+    erp_returns: ErpReturns | None = None
 
     def __post_init__(self) -> None:
         self.carriers = {"sf": self.sf, **self.carriers}
 
     async def aclose(self) -> None:
         carriers = [c for c in self.carriers.values() if c is not self.sf]
+        extra = [*self.after_sales.values(), self.sf_returns, self.erp_returns]
         for connector in [*self.channels.values(), self.erp, self.sf, *carriers, self.wecom]:
             await connector.aclose()
+        for connector in extra:
+            if connector is not None:
+                await connector.aclose()
 
 
 def build_connectors(config: dict[str, dict[str, Any]]) -> Connectors:
@@ -109,6 +123,11 @@ def build_connectors(config: dict[str, dict[str, Any]]) -> Connectors:
         sf=SfConnector(config["sf"]),
         wecom=WecomConnector(config["wecom"]),
         carriers=carriers,
+        after_sales={
+            name: cls(config[name]) for name, cls in AFTER_SALES_CLASSES.items() if name in config
+        },
+        sf_returns=SfReturns(config["sf"]),
+        erp_returns=ErpReturns(config["erp"]),
     )
 
 

@@ -20,6 +20,7 @@ from engine.order import Order
 from engine.store import orders as order_store
 from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
+from engine.store.after_sales import AfterSalesView
 from engine.store.models import Effect, Waybill, utcnow
 from engine.store.prepared import Prepared
 from engine.store.runs import save_order, save_run
@@ -177,6 +178,11 @@ class NodeStore:
                 "created_at": utcnow(),
             },
         )
+
+    def after_sales(self) -> AfterSalesView:
+        """The after-sales tables as this run's request sees them (writes ride the run)."""
+        self.wrote = True
+        return AfterSalesView(self._w, self._live.row)
 
     def mark_uploaded(self, key: str) -> None:
         self.wrote = True

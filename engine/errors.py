@@ -13,6 +13,7 @@
     │   └── InputError           a file given to orderhub cannot be read (missing, not JSON)
     ├── ConflictError (Conflict) someone else changed the thing first              (409)
     │   └── LeaseHeld            another process holds the lease (e.g. runs this workflow)
+    ├── Unauthenticated          no credential, or one that is unknown, expired, revoked (401)
     ├── PermissionDenied         the acting user's role may not do this            (403)
     ├── SettingsError            the settings file or environment is wrong
     └── StoreError               the database cannot be reached or opened
@@ -134,6 +135,10 @@ class LeaseHeld(ConflictError):
         self.holder = holder
         self.since = since
         super().__init__(message)
+
+
+class Unauthenticated(OrderhubError):
+    """No credential was given, or it is unknown, expired or revoked: say who you are."""
 
 
 class PermissionDenied(OrderhubError):

@@ -17,6 +17,7 @@ from typing import Any
 from engine import unreadable as unreadable_mod
 from engine.errors import ConnectorError
 from engine.runner import RunEnv
+from engine.store import after_sales
 from engine.store import orders as order_store
 from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
@@ -79,6 +80,14 @@ class PrepareContext:
                 + (" …" if len(done.ignored) > 5 else "")
             )
         return written
+
+    def record_serials(self, skus: list[str], serials: list[dict[str, Any]]) -> None:
+        """Mark `skus` serial-tracked and record the serials packed (ERP outbound bills)."""
+        with self.env.store.engine.begin() as conn:
+            after_sales.mark_serial_skus(conn, skus)
+            _, unknown = after_sales.record_serials(conn, serials)
+        if unknown:
+            self.warn(f"{len(unknown)} orders with serials in the ERP are unknown here, ignored")
 
     def outbound_since(self) -> datetime | None:
         """Where the next ERP outbound fetch starts; None when there is nothing to fetch."""

@@ -10,6 +10,7 @@
     [wecom]   base_url, key, timeout_s
     [db]      url                      (or ORDERHUB_DB)
     [cli]     as = "USER:ROLE"         (or ORDERHUB_AS): who acts at the command line
+              token = "oht_…"          (or ORDERHUB_TOKEN): the API token the CLI acts with
 
 Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold,
 breaker_cooldown_s, rate_per_s (pace calls, e.g. 30 for SF's test environment) and
@@ -70,12 +71,14 @@ class Settings:
     db: str | None = None
     source: str | None = None
     cli_as: str | None = None  # [cli] as: who acts at the command line, USER:ROLE
+    cli_token: str | None = None  # [cli] token: the API token the command line acts with
 
     def __repr__(self) -> str:
         systems = {name: mask(values) for name, values in self.systems.items()}
         return (
             f"Settings(systems={systems!r}, db={_mask_url(self.db)!r}, "
-            f"source={self.source!r}, cli_as={self.cli_as!r})"
+            f"source={self.source!r}, cli_as={self.cli_as!r}, "
+            f"cli_token={MASK if self.cli_token else None!r})"
         )
 
     __str__ = __repr__
@@ -103,13 +106,16 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     cli_as = _section(file, data, "cli").get("as")
     if cli_as is not None and not isinstance(cli_as, str):
         raise SettingsError(f'{file}: [cli] as must be a string, e.g. as = "li.wei:ops_manager"')
+    cli_token = _section(file, data, "cli").get("token")
+    if cli_token is not None and not isinstance(cli_token, str):
+        raise SettingsError(f'{file}: [cli] token must be a string, e.g. token = "oht_…"')
     _apply_env(systems, env)
     db = env.get("ORDERHUB_DB") or db
     for name, values in systems.items():
         for key, cast in NUMBER_KEYS.items():
             if key in values:
                 values[key] = _cast(name, key, values[key], cast)
-    return Settings(systems=systems, db=db, source=source, cli_as=cli_as)
+    return Settings(systems=systems, db=db, source=source, cli_as=cli_as, cli_token=cli_token)
 
 
 def render_toml(systems: Mapping[str, Mapping[str, Any]]) -> str:

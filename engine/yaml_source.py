@@ -83,7 +83,14 @@ def parse(text: str, file: str) -> tuple[Document, list[Problem]]:
     too_big = size_problem(text, file)
     if too_big is not None:
         return Document(file, text, None, {}), [too_big]
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters at once
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return Document(file, text, None, {}), [
+            Problem(file, line, column, f"character U+{exc.character:04X} is not allowed in YAML")
+        ]
     try:
         node = loader.get_single_node()
     except _Refused as exc:

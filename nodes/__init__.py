@@ -1,8 +1,40 @@
 """The project's node types; importing this package registers them all."""
 
-from nodes import condition, dedup, pull, release, route, stock, validate, warehouse, waybill
+from nodes import (
+    as_act,
+    as_await,
+    as_book,
+    as_classify,
+    as_decide,
+    as_inspect,
+    as_link,
+    as_mark,
+    as_pull,
+    as_replacement,
+    as_restock,
+    condition,
+    dedup,
+    pull,
+    release,
+    route,
+    stock,
+    validate,
+    warehouse,
+    waybill,
+)
 
 __all__ = [
+    "as_act",
+    "as_await",
+    "as_book",
+    "as_classify",
+    "as_decide",
+    "as_inspect",
+    "as_link",
+    "as_mark",
+    "as_pull",
+    "as_replacement",
+    "as_restock",
     "condition",
     "dedup",
     "pull",

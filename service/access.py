@@ -40,28 +40,50 @@ _CONTACT = {"orders.contact"}  # the receiver's full phone
 _ADDRESS = {"orders.address"}  # the street address: everyone but finance (DESIGN.md)
 _INSIGHTS = {"insights.read"}  # channel health, hot SKUs, customer groups, the forecast
 _INSIGHTS_ACT = {"insights.alert", "history.import"}  # raise hot-SKU alerts; import history
+_TOKENS = {"tokens.create", "tokens.list", "tokens.revoke"}  # API tokens: admins only
+_OPERATIONS = {"alerts.list", "systems.list", "metrics.read", "reports.read"}  # how it runs
+_RETURNS = {"returns.list", "returns.scan", "returns.inspect"}  # returned parcels (after-sales)
 
 ALLOWED: dict[str, frozenset[str]] = {
     "admin": frozenset(
         _READ_ALL
         | _CHANGE
         | _ROLES_ADMIN
+        | _TOKENS
+        | _OPERATIONS
         | _REVIEW
         | _ORDERS
         | _CONTACT
         | _ADDRESS
         | _INSIGHTS
         | _INSIGHTS_ACT
+        | _RETURNS
     ),
     "ops_manager": frozenset(
-        _READ_ALL | _CHANGE | _REVIEW | _ORDERS | _CONTACT | _ADDRESS | _INSIGHTS | _INSIGHTS_ACT
+        _READ_ALL
+        | _CHANGE
+        | _OPERATIONS
+        | _REVIEW
+        | _ORDERS
+        | _CONTACT
+        | _ADDRESS
+        | _INSIGHTS
+        | _INSIGHTS_ACT
+        | _RETURNS
     ),
-    "auditor": frozenset(_READ_ALL | {"roles.list", "queue.list"} | _ORDERS | _ADDRESS | _INSIGHTS),
+    "auditor": frozenset(
+        _READ_ALL
+        | _OPERATIONS
+        | {"roles.list", "queue.list", "tokens.list"}
+        | _ORDERS
+        | _ADDRESS
+        | _INSIGHTS
+    ),
     "reviewer": frozenset(
         {"versions.list", "versions.show"} | _REVIEW | _ORDERS | _CONTACT | _ADDRESS
     ),
-    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS),
-    "finance": frozenset({"versions.list", "versions.show"} | _ORDERS | _INSIGHTS),
+    "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS | _RETURNS),
+    "finance": frozenset({"versions.list", "versions.show", "reports.read"} | _ORDERS | _INSIGHTS),
     # orderhub's own scheduler: it starts runs of active versions, nothing else
     "scheduler": frozenset({"runs.start"}),
 }

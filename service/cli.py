@@ -42,10 +42,13 @@ from service.intake import check_systems
 from service.orders_cli import orders_app
 from service.people_cli import queue_app, users_app
 from service.report import compare_with_expected
+from service.returns_cli import returns_app
 from service.running import DEFAULT_WAIT_S, RunOutcome, run_workflow
 from service.runs_cli import runs_app
 from service.scenarios import ScenarioInfo, load_scenario, read_scenario
+from service.serve_cli import serve
 from service.targets import is_file, load_file, resolve
+from service.tokens_cli import token_app
 from service.ui_cli import ui
 from service.versions_cli import audit_app, versions_app
 
@@ -65,6 +68,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
 app.command("ui")(ui)
+app.add_typer(token_app, name="token")
+app.command("serve")(serve)
+app.add_typer(returns_app, name="returns")
 
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
@@ -209,7 +215,11 @@ def scenario_generate(
     orders: int | None = typer.Option(None, min=1, help="orders in the day (--kind day)"),
     seed: int = typer.Option(..., help="random seed (same seed, same data)"),
     output: Path = typer.Option(..., "-o", "--output", help="file to write"),
-    kind: str = typer.Option("day", help="day (one day to run) or history (days to learn from)"),
+    kind: str = typer.Option(
+        "day",
+        help="day (one day to run), history (days to learn from) or after_sales (a day of "
+        "orders and the next day's after-sales requests)",
+    ),
     days: int = typer.Option(90, min=21, help="days of history (--kind history)"),
     orders_per_day: int = typer.Option(4000, min=20, help="orders a day (--kind history)"),
     flat: bool = typer.Option(False, help="a history without a planted hot SKU"),
@@ -230,12 +240,19 @@ def scenario_generate(
         for name, file in write_history(history, output).items():
             console.print(f"wrote {file} ({name})")
         return
-    if kind != "day":
-        typer.echo(f"error: --kind {kind!r}: use day or history", err=True)
+    if kind not in ("day", "after_sales"):
+        typer.echo(f"error: --kind {kind!r}: use day, history or after_sales", err=True)
         raise typer.Exit(1)
     if orders is None:
         typer.echo("error: a day needs --orders N", err=True)
         raise typer.Exit(1)
+    if kind == "after_sales":
+        from connectors.simulator.aftersales_gen import generate_after_sales
+        from connectors.simulator.generator import write_scenario
+
+        write_scenario(generate_after_sales(orders, seed), output)
+        console.print(f"wrote {output}")
+        return
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     write_scenario(generate_scenario(orders, seed), output)
@@ -296,7 +313,9 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     store = open_store(url)
     quiet = options.verbosity == "quiet"
     try:
-        actor = acting_user(store, options.as_, configured=settings.cli_as)
+        actor = acting_user(
+            store, options.as_, configured=settings.cli_as, configured_token=settings.cli_token
+        )
         if not quiet:
             console.print(f"workflow: {resolve(store, ref, wf).label}")
         outcome = _run_in(store, actor, ref, wf, options, info, settings.systems)

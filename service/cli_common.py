@@ -40,6 +40,7 @@ HINTS = {
     "base": "give it with --base N",
     "confirm": "add --confirm",
     "as": "or pass --as USER:ROLE",
+    "expires": "give it with --expires DAYS",
 }
 
 
@@ -73,7 +74,7 @@ def call_as(db: str | None, as_: str | None, use_case: Callable[[Store, Actor], 
             check_url(db)  # a wrong --db is named before the settings are read
         read = settings()
         with opened(database_url(db, read)) as store:
-            actor = acting_user(store, as_, configured=read.cli_as)
+            actor = acting_user(store, as_, configured=read.cli_as, configured_token=read.cli_token)
             result: Any = use_case(store, actor)
             if inspect.isawaitable(result):
                 result = asyncio.run(_awaited(result))

@@ -111,10 +111,18 @@ class RunDisplay:
 def summary_table(summary: IntakeSummary, report: dict[str, Any]) -> Table:
     table = Table(title="orderhub run", show_lines=False)
     table.add_column("outcome")
-    table.add_column("orders", justify="right")
-    for outcome, count in sorted(report["outcome_totals"].items(), key=lambda kv: -kv[1]):
+    after_sales = "state_totals" in report  # an after_sales.yaml run: requests, not orders
+    table.add_column("requests" if after_sales else "orders", justify="right")
+    for outcome, count in sorted(_totals(report).items(), key=lambda kv: -kv[1]):
         table.add_row(outcome, str(count))
     table.add_section()
+    if after_sales:
+        table.add_row("requests in store", str(report["requests_total"]))
+        table.add_row("pulled this run", str(summary.pulled))
+        table.add_row("runs finished", str(summary.runs))
+        table.add_row("restocked", str(len(report["restock"])))
+        table.add_row("seconds", f"{summary.seconds:.2f}")
+        return table
     table.add_row("orders in store", str(report["orders_total"]))
     table.add_row("pulled this run", str(summary.pulled))
     table.add_row("new or changed", str(summary.changed))
@@ -189,7 +197,7 @@ def summary_line(outcome: RunOutcome) -> str:
     s = outcome.summary
     outcomes = ", ".join(
         f"{name} {count}"
-        for name, count in sorted(outcome.report["outcome_totals"].items(), key=lambda kv: -kv[1])
+        for name, count in sorted(_totals(outcome.report).items(), key=lambda kv: -kv[1])
         if count
     )
     return (
@@ -197,3 +205,8 @@ def summary_line(outcome: RunOutcome) -> str:
         f"{s.runs} runs in {s.seconds:.1f} s ({s.orders_per_second:.0f} orders/s)"
         + (f"; {outcomes}" if outcomes else "")
     )
+
+
+def _totals(report: dict[str, Any]) -> dict[str, int]:
+    """Outcome counts of an intake report, or state counts of an after-sales one."""
+    return report.get("outcome_totals") or report.get("state_totals") or {}

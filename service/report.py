@@ -28,7 +28,8 @@ def build_report(store: Store, refs: set[str] | None = None) -> dict[str, Any]:
             OrderRow.warehouse,
             OrderRow.canonical,
         )
-        rows = [r for r in session.execute(select(*columns)).all() if _keep(r, refs)]
+        orders = select(*columns).where(OrderRow.kind == "order")  # not after-sales items
+        rows = [r for r in session.execute(orders).all() if _keep(r, refs)]
         dup_of = {
             pk: item.detail.get("duplicate_of")
             for pk, item in session.execute(

@@ -25,6 +25,7 @@ from engine.errors import LeaseHeld
 from engine.store import Store, leases
 from engine.workflow import Workflow
 from service.access import Actor, require
+from service.after_sales_report import build_after_sales_report, is_after_sales
 from service.intake import IntakeSummary, check_systems, run_intake
 from service.report import build_report, unexpected_outcomes
 from service.targets import resolve
@@ -130,7 +131,7 @@ async def run_workflow(
             if watch.page
             else None,
         )
-    report = build_report(store, refs)
+    report = build_after_sales_report(store) if is_after_sales(wf) else build_report(store, refs)
     report["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
     report["not_pulled"] = summary.not_pulled
     return RunOutcome(

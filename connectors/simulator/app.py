@@ -12,7 +12,10 @@ Paths (each in its platform's shape; see the module of each platform):
     SF       POST /std/service   (form, msgDigest)
     ZTO      POST /zto.open.createOrder, /zto.open.getOrderInfo   (x-appKey, x-dataDigest)
     WeCom    POST /cgi-bin/webhook/send?key=…
+    After-sales (Youzan, Douyin, H5), SF reverse orders, Kingdee SAL_RETURNSTOCK: see
+             `aftersales_api`, `sf_reverse`, `erp`
 Inspection and control:
+    GET /_sim/after_sales (each request's platform state and acts: refunds once),
     GET /_sim/stats[?prefix=…], GET /_sim/log?kind=waybills|uploads|messages|moves,
     POST /_sim/reset,
     GET /_sim/faults (armed faults, seed, window clock), POST /_sim/faults (a plan, a list
@@ -32,7 +35,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.simulator import douyin, erp, h5, sf, wecom, youzan, zto
+from connectors.simulator import aftersales_api, douyin, erp, h5, sf, wecom, youzan, zto
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, json_of
 from connectors.simulator.faults import FaultPlan, parse_plan
@@ -60,6 +63,7 @@ def create_app(
     app = FastAPI(title="orderhub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
     app.add_middleware(DelayAnswers)
+    aftersales_api.register(app, state)  # before the platforms' catch-all paths
     for platform in (youzan, douyin, h5, erp, sf, zto, wecom):
         platform.register(app, state)
     _register_control(app, state)
@@ -114,6 +118,10 @@ def _register_control(app: FastAPI, state: SimState) -> None:
         if records is None:
             return answer({"error": "kind must be waybills, uploads, messages or moves"}, 400)
         return answer(records)
+
+    @app.get("/_sim/after_sales")
+    async def after_sales() -> Response:
+        return answer(state.after_sales.counts())
 
     @app.post("/_sim/reset")
     async def reset() -> Response:

@@ -63,6 +63,10 @@ def register(app: FastAPI, state: SimState) -> None:
             rows = [[r["sku"], r["warehouse"], r["on_hand"]] for r in state.on_hand()]
         elif form == "BD_MATERIAL":
             rows = [[s["sku"], s["title"], s["price"]] for s in state.scenario["skus"]]
+            if "FIsSNManage" in str(data.get("FieldKeys") or ""):  # serial-managed material
+                rows = [[s["sku"], bool(s.get("serial_tracked"))] for s in state.scenario["skus"]]
+        elif form == RETURNS:
+            rows = return_rows(state, data)
         elif form == OUTBOUND:
             try:
                 rows = outbound_rows(state, data)
@@ -74,13 +78,63 @@ def register(app: FastAPI, state: SimState) -> None:
 
 
 OUTBOUND = "SAL_OUTSTOCK"
-CALL_OF_FORM = {"STK_Inventory": "inventory", "BD_MATERIAL": "catalogue", OUTBOUND: "outbound"}
+RETURNS = "SAL_RETURNSTOCK"
+CALL_OF_FORM = {
+    "STK_Inventory": "inventory",
+    "BD_MATERIAL": "catalogue",
+    OUTBOUND: "outbound",
+    RETURNS: "returns",
+}
+#: SAL_RETURNSTOCK columns the simulated ERP answers (PLATFORMS.md, "Kingdee
+#: SAL_RETURNSTOCK"); ``F_ORDERHUB_ASID`` stands for the tenant's custom field holding the
+#: platform's after-sales id, which the shop adds (a real K3 needs one: "Platform ids need a
+#: custom F_… field")
+RETURN_KEYS = (
+    "FBillNo",
+    "FDocumentStatus",
+    "FApproveDate",
+    "FRetcustId.FNumber",
+    "FMaterialId.FNumber",
+    "FRealQty",
+    "FStockId.FNumber",
+    "FStockstatusId.FNumber",
+    "FReturnType",
+    "FSrcBillNo",
+    "F_ORDERHUB_ASID",
+    "FSerialNo",
+)
+
+
+def return_rows(state: SimState, data: dict) -> list[list]:
+    """SAL_RETURNSTOCK rows (the scenario's ``return_bills``, all approved) with the columns
+    `FieldKeys` asks for; unknown keys are answered empty."""
+    keys = [k.strip() for k in str(data.get("FieldKeys") or "").split(",") if k.strip()]
+    rows = []
+    for bill in state.scenario.get("return_bills") or []:
+        for line in bill["lines"]:
+            entry = {
+                "FBillNo": bill["bill_no"],
+                "FDocumentStatus": "C",
+                "FApproveDate": bill["approved_at"],
+                "FRetcustId.FNumber": bill["channel"],
+                "FMaterialId.FNumber": line["sku"],
+                "FRealQty": float(line["qty"]),
+                "FStockId.FNumber": bill["warehouse"],
+                "FStockstatusId.FNumber": line.get("stock_status", "KCZT01_SYS"),
+                "FReturnType": "THLX01_SYS",
+                "FSrcBillNo": bill["order_ref"],
+                "F_ORDERHUB_ASID": bill["aftersale_ref"],
+                "FSerialNo": ",".join(line.get("serials") or []),
+            }
+            rows.append([entry.get(k, "") for k in keys])
+    return rows
 
 
 def outbound_rows(state: SimState, data: dict) -> list[list]:
     """SAL_OUTSTOCK rows with the columns `FieldKeys` asks for."""
     keys = [k.strip() for k in str(data.get("FieldKeys") or "").split(",") if k.strip()]
-    return state.outbound.rows(keys, str(data.get("FilterString") or ""), state.clock())
+    where = str(data.get("FilterString") or "")
+    return state.outbound.rows(keys, where, state.clock(), state.scenario.get("serials"))
 
 
 def status_error(msg_code: int, message: str) -> Response:

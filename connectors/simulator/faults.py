@@ -44,11 +44,12 @@ from engine.errors import InputError
 
 #: the call kinds of each system a fault may be limited to
 CALLS: dict[str, tuple[str, ...]] = {
-    "youzan": ("pull", "get", "upload", "decrypt"),
-    "douyin": ("pull", "upload", "decrypt"),
-    "h5": ("pull", "upload"),
-    "erp": ("login", "inventory", "catalogue", "outbound"),
-    "sf": ("create", "search"),
+    # as_pull, as_get, as_act: the after-sales list, detail and acts (agree, refund, refuse)
+    "youzan": ("pull", "get", "upload", "decrypt", "as_pull", "as_get", "as_act"),
+    "douyin": ("pull", "upload", "decrypt", "as_pull", "as_get", "as_act"),
+    "h5": ("pull", "upload", "as_pull", "as_act"),
+    "erp": ("login", "inventory", "catalogue", "outbound", "returns"),
+    "sf": ("create", "search", "reverse", "routes"),
     "zto": ("create", "search"),
     "wecom": ("send",),
 }

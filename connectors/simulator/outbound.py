@@ -34,6 +34,7 @@ FIELD_KEYS = (
     "FStockID.FNumber",
     "FBaseUnitQty",
     "FRealQty",
+    "FSerialNo",  # the serial sub-entity: one row per serial of a serial-tracked line
 )
 _CONDITION = re.compile(r"^\s*(\w+)\s*(>=|=)\s*'([^']*)'\s*$")
 
@@ -88,9 +89,13 @@ class OutboundBook:
             {**r, "on_hand": r["on_hand"] - shipped[(r["sku"], r["warehouse"])]} for r in inventory
         ]
 
-    def rows(self, keys: list[str], where: str, now: float) -> list[list]:
+    def rows(
+        self, keys: list[str], where: str, now: float, serials: dict | None = None
+    ) -> list[list]:
         """Entry rows (columns: the field `keys`) of the bills approved by `now` that match
-        `where`, by approve date then bill number."""
+        `where`, by approve date then bill number. Asked for ``FSerialNo``, a line of a
+        serial-tracked SKU (`serials`: ref -> sku -> the serials packed, from the scenario)
+        gives one row per serial (quantity 1), as the serial sub-entity does."""
         unknown = [k for k in keys if k not in FIELD_KEYS]
         if unknown:
             raise FilterError(f"字段{unknown[0]}不存在")
@@ -114,7 +119,16 @@ class OutboundBook:
             for b in bills
             for sku, qty in b.lines.items()
         ]
+        if "FSerialNo" in keys:
+            entries = [e for entry in entries for e in _by_serial(entry, serials or {})]
         return [[entry[k] for k in keys] for entry in entries]
+
+
+def _by_serial(entry: dict[str, Any], serials: dict) -> list[dict[str, Any]]:
+    packed = (serials.get(entry["FSoorDerno"]) or {}).get(entry["FMaterialID.FNumber"]) or []
+    if not packed:
+        return [{**entry, "FSerialNo": ""}]
+    return [{**entry, "FSerialNo": sn, "FBaseUnitQty": 1.0, "FRealQty": 1.0} for sn in packed]
 
 
 def warehouse_of(scenario: dict[str, Any], order: dict) -> str:

@@ -19,11 +19,14 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request, Response
 
 from connectors.sf import CREATE, SEARCH, SERVICE_PATH, digest
+from connectors.simulator import sf_reverse
 from connectors.simulator.common import answer, fault_answer
 from connectors.simulator.state import SimState
 
 SYSTEM = "sf"
-CALLS = {CREATE: "create", SEARCH: "search"}
+REVERSE = "EXP_RECE_CREATE_REVERSE_ORDER"
+ROUTES = "EXP_RECE_SEARCH_ROUTES"
+CALLS = {CREATE: "create", SEARCH: "search", REVERSE: "reverse", ROUTES: "routes"}
 FIELDS = ("partnerID", "requestID", "serviceCode", "timestamp", "msgDigest", "msgData")
 
 
@@ -55,6 +58,11 @@ def register(app: FastAPI, state: SimState) -> None:
             return create(state, msg)
         if form["serviceCode"] == SEARCH:
             return search(state, msg)
+        if form["serviceCode"] == REVERSE:
+            return sf_reverse.create(state, msg, business_ok, business)
+        if form["serviceCode"] == ROUTES:
+            return _ok({"success": True, "errorCode": "S0000", "errorMsg": None,
+                        "msgData": sf_reverse.routes(state, msg)})  # fmt: skip
         return gateway("A1004", "无对应服务权限")
 
 
@@ -92,7 +100,7 @@ def create(state: SimState, msg: dict) -> Response:
 
 def search(state: SimState, msg: dict) -> Response:
     order_id = str(msg.get("orderId", ""))
-    record = state.waybills.get(order_id)
+    record = state.waybills.get(order_id) or sf_reverse.search(state, msg)
     if record is None:
         return business("8018", "未获取到订单信息")
     return business_ok(order_id, record["waybillNo"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from connectors.simulator.aftersales_book import AfterSalesBook
 from connectors.simulator.cipher import Vault
 from connectors.simulator.faults import Fault, FaultBook, FaultPlan, Played, parse_plan
 from connectors.simulator.outbound import OutboundBook
@@ -151,6 +152,7 @@ class SimState:
     waybill_log: list[dict] = field(default_factory=list)
     uploads: list[dict] = field(default_factory=list)
     outbound: OutboundBook = field(default_factory=OutboundBook)
+    after_sales: AfterSalesBook = field(default_factory=AfterSalesBook)
     messages: list[dict] = field(default_factory=list)
     moves: list[dict] = field(default_factory=list)
     pages: dict[str, tuple[Any, dict]] = field(default_factory=dict)
@@ -177,6 +179,7 @@ class SimState:
         for log in (self.waybill_log, self.uploads, self.messages, self.moves):
             log.clear()
         self.outbound.clear()
+        self.after_sales.load(self.scenario)
         self.counters.clear()
         self.faults.restart()
         self.faults.arm(self.initial_faults)
@@ -274,6 +277,8 @@ def build_state(
     for system, values in (credentials or {}).items():
         creds.setdefault(system, {}).update(values)
     options = options or SimOptions()
+    if scenario.get("after_sales") and options.erp_outbound_after_s is None:
+        options.erp_outbound_after_s = 0.0  # packed orders are booked out (their serials)
     initial = parse_plan(scenario.get("faults"), "the scenario's faults")
     if faults is not None:
         initial = FaultPlan(

@@ -43,7 +43,7 @@ def orders_to_index(conn: Any, after_id: int, limit: int) -> list[Any]:
     query = (
         select(*INDEX_COLUMNS)
         .select_from(_orders.outerjoin(_facts, _facts.c.order_pk == _orders.c.id))
-        .where(_orders.c.id > after_id, stale)
+        .where(_orders.c.id > after_id, stale, _orders.c.kind == "order")  # no after-sales items
         .order_by(_orders.c.id)
         .limit(limit)
     )

@@ -62,6 +62,8 @@ class OrderRow(Base):
     reason: Mapped[str | None] = mapped_column(String(255))
     warehouse: Mapped[str | None] = mapped_column(String(32))
     pulled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: "order", or "after_sale" for an after-sales request's item (engine.store.after_sales)
+    kind: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
 
 
 class OrderKey(Base):

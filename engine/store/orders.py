@@ -253,6 +253,7 @@ def _values(order: Order, raw: dict, digest: str, now: datetime) -> dict[str, An
         "canonical": order.as_data(),
         "raw": raw,
         "pulled_at": now,
+        "kind": (order.model_extra or {}).get("kind") or "order",
     }
 
 

@@ -186,3 +186,8 @@ def test_workflow_schema_is_valid_json_schema_that_accepts_the_document():
         assert schema["properties"][name]["description"]
     schema["title"] = "changed"
     assert workflow_schema()["title"] == "orderhub workflow"
+
+
+def test_a_control_character_is_a_located_problem_not_a_crash() -> None:
+    problems = check_workflow("doc.yaml", text="id: a\nname: b\x93\n")
+    assert [str(p) for p in problems] == ["doc.yaml:2:8: character U+0093 is not allowed in YAML"]

@@ -1,14 +1,14 @@
 """passwords: an argon2 hash per user, and the per-user backoff after wrong passwords
 
-Revision ID: 0009_passwords
-Revises: 0008_leases
+Revision ID: 0011_passwords
+Revises: 0010_after_sales
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_passwords"
-down_revision = "0008_leases"
+revision = "0011_passwords"
+down_revision = "0010_after_sales"
 branch_labels = None
 depends_on = None
 

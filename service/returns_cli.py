@@ -1,0 +1,77 @@
+"""`orderhub returns …`: the warehouse's expected returns, scanning parcels in, inspection."""
+
+from __future__ import annotations
+
+import typer
+
+from service import returns
+from service.cli_common import AS, DB, JSON, call_as, print_json
+
+returns_app = typer.Typer(
+    help="Returned parcels (after-sales): list, scan, inspect.", no_args_is_help=True
+)
+
+
+@returns_app.command("list")
+def list_returns(
+    warehouse: str | None = typer.Option(None, help="only this warehouse"),
+    status: str = typer.Option("expected", help="expected, scanned, inspected or all"),
+    db: str | None = DB,
+    as_: str = AS,
+    as_json: bool = JSON,
+) -> None:
+    """The parcels a warehouse expects back (its receiving schedule), or those scanned."""
+    wanted = None if status == "all" else status
+    found = call_as(db, as_, lambda s, a: returns.expected_returns(s, a, warehouse, wanted))
+    if as_json:
+        print_json([view.__dict__ for view in found])
+        return
+    if not found:
+        typer.echo("no returns")
+    for view in found:
+        typer.echo(_line(view))
+
+
+@returns_app.command("scan")
+def scan(
+    ref: str = typer.Argument(..., help="the return tracking number, or channel:aftersale_id"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Scan a returned parcel in; the after-sales run goes on at the next run."""
+    view = call_as(db, as_, lambda s, a: returns.scan(s, a, ref))
+    typer.echo(_line(view))
+    typer.echo("next: orderhub returns inspect " + view.ref if view.inspect else _next(view))
+
+
+@returns_app.command("inspect")
+def inspect(
+    ref: str = typer.Argument(..., help="the return tracking number, or channel:aftersale_id"),
+    result: str = typer.Option(
+        ..., "--result", help="passed, damaged, serial_mismatch or missing_parts"
+    ),
+    note: str = typer.Option("", "--note", help="what was found (needed unless passed)"),
+    photo: list[str] = typer.Option([], "--photo", help="a photo's file name (repeatable)"),
+    serial: list[str] = typer.Option([], "--serial", help="a serial read off a unit (repeatable)"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Record a scanned parcel's inspection; the refund, refusal or a person follows."""
+    view = call_as(db, as_, lambda s, a: returns.inspect(s, a, ref, result, note, photo, serial))
+    typer.echo(_line(view))
+    typer.echo(_next(view))
+
+
+def _line(view: returns.ReturnView) -> str:
+    inspect = " inspect" if view.inspect else ""
+    result = f" {view.result}" if view.result else ""
+    return (
+        f"{view.ref:<26} {view.status:<9}{result} {view.warehouse:<6} "
+        f"{view.tracking_no or '-':<16} {view.original} {view.buyer} {view.phone}{inspect}"
+    )
+
+
+def _next(view: returns.ReturnView) -> str:
+    if view.woke_run is None:
+        return "no run waited for it; it goes on when its request next changes"
+    return f"run {view.woke_run} goes on at the next: orderhub run workflows/after_sales.yaml"
