@@ -5,7 +5,7 @@ at it, open queue items it put there) and how many passed it today (China time).
 `preview_save` is what a save would do, shown before it: the semantic and text diff against
 the version the draft was edited from, the change someone else saved meanwhile, the
 critical changes that need a confirmation, and the what-if replay on the last days' orders.
-`find_orders` finds orders by reference or receiver phone, masked per role.
+`order_figures` counts orders per day (China time), channel and status.
 """
 
 from __future__ import annotations
@@ -20,13 +20,9 @@ from engine.errors import NotFound
 from engine.loader import load_workflow
 from engine.store import Store
 from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, utc
-from nodes.rules import normalise_phone
-from service.access import Actor, allowed, require
-from service.masking import ContactMask
-from service.orders import OrderSummary
+from service.access import Actor, require
 from versions import store as vstore
 from versions.diff import critical_changes, semantic_diff, text_diff
-from versions.models import VersionRow
 from versions.replay import ReplayReport, input_from_store, replay
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -156,40 +152,6 @@ async def preview_save(
     )
 
 
-def find_orders(store: Store, actor: Actor, text: str, *, limit: int = 50) -> list[OrderSummary]:
-    """Orders whose reference contains `text`, or whose receiver phone is `text`'s digits
-    (also a phone's last four digits); the newest first, reasons masked per role."""
-    require(actor, "orders.list")
-    text = text.strip()
-    digits = normalise_phone(text)
-    query = select(
-        OrderRow.channel,
-        OrderRow.order_id,
-        OrderRow.created_at,
-        OrderRow.status,
-        OrderRow.reason,
-        OrderRow.warehouse,
-        OrderRow.canonical,
-    ).order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
-    mask = ContactMask(allowed(actor, "orders.contact"))
-    found: list[OrderSummary] = []
-    with store.engine.connect() as conn:
-        for row in conn.execute(query.limit(20_000)):
-            ref = f"{row.channel}:{row.order_id}"
-            phone = normalise_phone(((row.canonical or {}).get("receiver") or {}).get("phone", ""))
-            by_phone = (
-                len(digits) >= 4
-                and bool(phone)
-                and (phone == digits or (len(digits) == 4 and phone.endswith(digits)))
-            )
-            if (text and text in ref) or by_phone:
-                when = row.created_at.replace(tzinfo=UTC) if row.created_at else row.created_at
-                found.append(OrderSummary(ref, when, row.status, mask(row.reason), row.warehouse))
-                if len(found) >= limit:
-                    break
-    return found
-
-
 def order_figures(
     store: Store, actor: Actor, *, days: int = 7, now: datetime | None = None
 ) -> list[tuple[str, str, str, int]]:
@@ -207,14 +169,3 @@ def order_figures(
         day = created.replace(tzinfo=UTC).astimezone(CHINA).date().isoformat()
         counts[(day, channel, status)] = counts.get((day, channel, status), 0) + 1
     return [(*k, n) for k, n in sorted(counts.items())]
-
-
-def workflow_ids(store: Store, actor: Actor) -> list[str]:
-    """The ids of every workflow with saved versions."""
-    require(actor, "versions.list")
-    with store.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(VersionRow.workflow_id).distinct().order_by(VersionRow.workflow_id)
-            ).scalars()
-        )

@@ -1,20 +1,25 @@
-"""The dashboard: orders per day, channel and status, and queue depths, as charts with the
-numbers behind them."""
+"""The dashboard: the daily figures (processing time, wrong or missed shipments, the share
+that needed a person, per channel and day), queue depths, and orders per day, channel and
+status, as charts with the numbers behind them."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
 from engine.store import Store
-from service import editing, review
+from service import daily, editing, review
 from service.access import Actor, allowed
 from ui import session
 from ui.session import tr
 
 
 def show(store: Store, actor: Actor) -> None:
+    if allowed(actor, "reports.read"):
+        _daily(store, actor)
     figures = session.call(editing.order_figures, store, actor) or []
     if allowed(actor, "queue.list"):
         items = session.call(review.list_items, store, actor) or []
@@ -42,3 +47,16 @@ def show(store: Store, actor: Actor) -> None:
     ]
     st.bar_chart(channel_rows, x="day", y="orders", color="channel")
     st.dataframe(channel_rows, hide_index=True)
+
+
+def _daily(store: Store, actor: Actor) -> None:
+    """The service's daily figures per channel and day: processing time, wrong or missed
+    shipments, the share that needed a person."""
+    today = (datetime.now(UTC) + timedelta(hours=8)).date()
+    rows = session.call(daily.daily_figures, store, actor, today - timedelta(days=6), today)
+    if not rows:
+        return
+    st.subheader(tr("d.daily"))
+    table = [{**asdict(r), "day": r.day.isoformat()} for r in rows]
+    st.line_chart(table, x="day", y="needed_person_share", color="channel")
+    st.dataframe(table, hide_index=True, width="stretch")

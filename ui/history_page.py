@@ -12,14 +12,15 @@ import difflib
 import streamlit as st
 
 from engine.store import Store
-from service import editing, versioning
+from service import versioning, workflows
 from service.access import Actor, allowed
 from ui import session
 from ui.session import tr
 
 
 def show(store: Store, actor: Actor) -> None:
-    ids = session.call(editing.workflow_ids, store, actor) or []
+    listed = session.call(workflows.list_workflows, store, actor, 100, 0)
+    ids = [w.workflow_id for w in listed.items] if listed else []
     if not ids:
         st.info(tr("no.workflow"))
         return

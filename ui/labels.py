@@ -154,6 +154,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "o.runs": ("处理记录", "Runs"),
     "o.run": ("第 {id} 次处理 · {version} · {status}", "Run {id} · {version} · {status}"),
     # dashboard
+    "d.daily": ("每日指标（按渠道）", "Daily figures per channel"),
     "d.queues": ("队列深度", "Queue depths"),
     "d.status": ("今日订单状态", "Orders by status today"),
     "d.channels": ("各渠道订单", "Orders per channel"),

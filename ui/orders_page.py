@@ -1,6 +1,6 @@
 """The orders page: find an order by reference or receiver phone, see its runs step by step.
 
-Everything comes from `service.orders` and `service.editing.find_orders`, which mask the
+Everything comes from `service.order_search` and `service.orders`, which mask the
 receiver's phone (and hide the address) for the roles that may not see them.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.store import Store
-from service import editing, orders
+from service import order_search, orders
 from service.access import Actor
 from ui import session
 from ui.session import tr
@@ -17,11 +17,9 @@ from ui.session import tr
 
 def show(store: Store, actor: Actor) -> None:
     text = st.text_input(tr("o.search"), key="o_search").strip()
-    found = (
-        session.call(editing.find_orders, store, actor, text)
-        if text
-        else session.call(orders.list_orders, store, actor, limit=50)
-    ) or []
+    by = {"ref": text} if ":" in text else {"phone": text} if text else {}
+    page = session.call(order_search.search_orders, store, actor, limit=50, **by)
+    found = page.items if page else []
     if text:
         st.caption(tr("o.found", n=len(found)))
     if not found:

@@ -1,23 +1,25 @@
 """The queues page: orders waiting for a person, decided one by one or in bulk over a filter.
 
 A suspected duplicate is shown side by side with the order it duplicates, the fields that
-differ marked. Every decision goes through `service.review.decide` (role check, audit).
+differ marked. Lists and decisions are `service.queues`' (phones masked per role; each
+decision checked and audited by `service.review.decide`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from engine.store import Store
-from service import orders, review
+from service import orders, queues
 from service.access import Actor, allowed
-from service.masking import ContactMask
 from ui import session
 from ui.session import tr
 
 QUEUES = ("review", "exceptions", "held")
+MAX_SHOWN = 500  # a bulk decision covers at most the orders shown
 
 
 def show(store: Store, actor: Actor) -> None:
@@ -29,8 +31,8 @@ def show(store: Store, actor: Actor) -> None:
         format_func=lambda q: q or tr("q.all"),
     )
     wanted = right.text_input(tr("q.filter"), key="q_filter").strip()
-    items = session.call(review.list_items, store, actor, queue or None) or []
-    mask = ContactMask(allowed(actor, "orders.contact"))
+    page = session.call(queues.list_queue, store, actor, queue=queue or None, limit=MAX_SHOWN)
+    items = page.items if page else []
     items = [i for i in items if wanted in i.reason or wanted in i.ref] if wanted else items
     note = st.session_state.pop("q_note", None)
     if note:
@@ -48,11 +50,11 @@ def show(store: Store, actor: Actor) -> None:
         if bulk_right.button(f"{tr('q.cancel')} ({len(items)})", key="bulk_cancel"):
             _decide(store, actor, items, "cancel", reason)
     for item in items:
-        with st.expander(f"{item.queue} · {item.ref} · {mask(item.reason)}"):
+        with st.expander(f"{item.queue} · {item.ref} · {item.reason}"):
             if item.queue == "review" and item.detail.get("duplicate_of"):
                 _side_by_side(store, actor, item.ref, str(item.detail["duplicate_of"]))
             else:
-                st.json(mask(item.detail))
+                st.json(item.detail)
             if may_decide:
                 one_left, one_right, _ = st.columns([1, 1, 4])
                 if one_left.button(tr("q.release"), key=f"release_{item.ref}"):
@@ -62,19 +64,18 @@ def show(store: Store, actor: Actor) -> None:
 
 
 def _decide(
-    store: Store, actor: Actor, items: list[review.Item], decision: str, reason: str
+    store: Store, actor: Actor, items: list[queues.Waiting], decision: str, reason: str
 ) -> None:
     if not reason.strip():
         st.error(tr("q.need.reason"))
         return
-    done = []
-    for item in items:
-        decided = session.call(review.decide, store, actor, item.ref, decision, reason, item.queue)
-        if decided is None:
-            break
-        done.append(tr("q.done", ref=decided.ref, status=decided.status))
-    if done:
-        st.session_state["q_note"] = "; ".join(done)
+    refs = [item.ref for item in items]
+    queue = items[0].queue if len({item.queue for item in items}) == 1 else None
+    results = session.call(queues.decide_many, store, actor, refs, decision, reason, queue)
+    if results:
+        st.session_state["q_note"] = "; ".join(
+            tr("q.done", ref=r.ref, status=r.status if r.ok else r.error) for r in results
+        )
         st.rerun()
 
 
@@ -95,11 +96,11 @@ def _side_by_side(store: Store, actor: Actor, ref: str, other: str) -> None:
         }
         for key in dict.fromkeys([*a, *b])
     ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
+    table = pd.DataFrame(rows)
+    marked = table.style.apply(
+        lambda row: ["background-color: #fff5b1" if row["≠"] else "" for _ in row], axis=1
     )
+    st.dataframe(marked, hide_index=True, width="stretch")
 
 
 def _flat(order: orders.OrderInfo) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from engine.errors import ValidationError
 from engine.loader import check_workflow, load_workflow
 from engine.store import Store
 from engine.workflow import Workflow
-from service import editing, versioning
+from service import editing, versioning, workflows
 from service.access import Actor, allowed
 from ui import draft, save_panel, session
 from ui.forms import (
@@ -45,7 +45,8 @@ def structure_roles() -> set[str]:
 
 
 def show(store: Store, actor: Actor) -> None:
-    ids = session.call(editing.workflow_ids, store, actor) or []
+    listed = session.call(workflows.list_workflows, store, actor, 100, 0)
+    ids = [w.workflow_id for w in listed.items] if listed else []
     if not ids:
         st.info(tr("no.workflow"))
         return

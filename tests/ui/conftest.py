@@ -56,7 +56,7 @@ def build_day_store(folder: Path, orders: int = 100, seed: int = 2) -> tuple[Pat
             set_password(store, boss, user, PASSWORD)
         asyncio.run(save_version(store, boss, WORKFLOW, base=None, message="first"))
         info = read_scenario(path)
-        with start_simulator(str(path)) as sim:
+        with start_simulator(str(path), in_process=True) as sim:
             asyncio.run(
                 run_intake(
                     load_workflow(WORKFLOW), store, sim.systems, since=info.since, until=info.until
