@@ -7,6 +7,7 @@ Save tab (`ui.save_panel`) previews and saves it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -64,9 +65,10 @@ def show(store: Store, actor: Actor) -> None:
             active=tr("wf.active") if base.active else tr("wf.inactive"),
         )
     )
-    current = loaded(state["draft_text"]) or base.workflow()
+    saved = _saved(base.label, base.text)
+    current = loaded(state["draft_text"]) or saved
     if editable:
-        changes = semantic_diff(base.workflow(), current)
+        changes = semantic_diff(saved, current)
         st.caption(tr("wf.draft.changed", n=len(changes)) if changes else tr("wf.draft.same"))
     if editable:
         _params_form(current)
@@ -104,11 +106,18 @@ def set_text(text: str) -> None:
 # --- private helpers -------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def loaded(text: str) -> Workflow | None:
+    """The draft's workflow, or None while it has problems (loaded once per text)."""
     try:
         return load_workflow("<draft>", text=text)
     except ValidationError:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _saved(label: str, text: str) -> Workflow:
+    return load_workflow(label.replace(" v", "@v"), text=text, saved=True)
 
 
 def _params_form(current: Workflow) -> None:

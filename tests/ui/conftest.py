@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,14 @@ USERS = {
 }
 
 
+def yesterday() -> date:
+    """Yesterday in China time: a generated day then falls in the replay's last 7 days."""
+    return (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)).date()
+
+
 def build_day_store(folder: Path, orders: int = 100, seed: int = 2) -> tuple[Path, dict[str, Any]]:
     """A SQLite file holding yesterday's (China time) orders run through version 1."""
-    yesterday = (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)).date()
-    scenario = generate_scenario(orders, seed, day=yesterday.isoformat())
+    scenario = generate_scenario(orders, seed, day=yesterday().isoformat())
     path = folder / "day.json"
     write_scenario(scenario, path)
     db = folder / "orderhub.db"
