@@ -51,6 +51,7 @@ from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.serve_cli import serve
 from service.targets import is_file, load_file, resolve
 from service.tokens_cli import token_app
+from service.ui_cli import ui
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -68,6 +69,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
+app.command("ui")(ui)
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.add_typer(returns_app, name="returns")
