@@ -192,7 +192,7 @@ def _start_thread(
     return stop
 
 
-def _wait_ready(base_url: str, timeout_s: float = 20.0) -> None:
+def _wait_ready(base_url: str, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
