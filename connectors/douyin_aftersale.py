@@ -7,11 +7,13 @@ statuses: 6 awaiting seller, 7 awaiting the parcel, 11 parcel sent, 12 success, 
 refused, 28 failed/closed. Operate sends one item (the call is all-or-nothing) with the
 request's ``update_time`` as the stale check: `type` 101 agree return, 201 agree refund,
 202 refuse refund, 301 agree exchange. A stale or a state refusal is told by `sub_code`
-(the simulator's wording; the real texts are not published).
+(the simulator's wording; the real texts are not published). Message pushes
+(`pushed_ids`) only name requests: orderhub reads each again before it acts.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -104,6 +106,25 @@ class DouyinAfterSales(AfterSalesConnector):
             parse=_parse,
             retry=retry,
         )
+
+
+#: after-sales message tags: 200 created, 201/202 refund/return agreed, 203 buyer shipped,
+#: 204/205 refused, 206 refunded, 207 closed
+PUSH_TAGS = {"200", "201", "202", "203", "204", "205", "206", "207"}
+
+
+def pushed_ids(push: list[dict[str, Any]] | dict[str, Any]) -> list[str]:
+    """The after-sales ids a Douyin message push names (a list of ``{tag, msg_id, data}``,
+    ``data`` a JSON string with ``aftersale_id``, ``s_id`` the line, ``p_id`` the order)."""
+    messages = push if isinstance(push, list) else [push]
+    ids = []
+    for message in messages:
+        if str(message.get("tag")) in PUSH_TAGS:
+            data = message.get("data")
+            data = json.loads(data) if isinstance(data, str) else data or {}
+            if data.get("aftersale_id"):
+                ids.append(str(data["aftersale_id"]))
+    return ids
 
 
 def to_canonical(raw: dict) -> dict[str, Any]:
