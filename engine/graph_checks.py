@@ -4,10 +4,7 @@
 reports, each at its place in the document: routes and `next`/`on_error` to missing nodes;
 routes of outcomes a type cannot emit; an outcome routed nowhere that its type does not
 mark as `terminal` (a run would end there with the order half done); exactly one source,
-never a target; nodes the source cannot reach; and any cycle. A type's `decisions` (outcomes
-only a wake chooses: a person's decision, restocked, timeout) need no route, and their
-routes may lead back to an earlier node (`retry: waybill`): a person or an event takes them,
-one at a time, so they cannot loop by themselves.
+never a target; nodes the source cannot reach; and any cycle.
 """
 
 from __future__ import annotations
@@ -53,7 +50,6 @@ class _Graph:
         self.types = types
         self.report = report
         self.edges: list[tuple[str, str, Path]] = []  # (from, to, where it is written)
-        self.wakes: set[Path] = set()  # edges only a wake takes: they may lead back (retry)
 
     def run(self, nodes: list[tuple[int, dict]]) -> str | None:
         for index, node in nodes:
@@ -72,8 +68,6 @@ class _Graph:
         ]
         for outcome, target in routes.items():
             targets.append((target, ("nodes", index, "routes", outcome)))
-            if cls is not None and outcome in cls.decisions:
-                self.wakes.add(("nodes", index, "routes", outcome))
             if cls is not None and outcome not in cls.outcomes:
                 emits = ", ".join(cls.outcomes) or "none"
                 self.report(
@@ -98,7 +92,7 @@ class _Graph:
             return
         node_id = node.get("id", f"#{index + 1}")
         for outcome in cls.outcomes:
-            if outcome in (routes or {}) or outcome in cls.terminal or outcome in cls.decisions:
+            if outcome in (routes or {}) or outcome in cls.terminal:
                 continue
             self.report(
                 ("nodes", index),
@@ -163,7 +157,7 @@ class _Graph:
             state[node_id] = 1
             stack.append(node_id)
             for origin, target, path in self.edges:
-                if origin != node_id or path in self.wakes:
+                if origin != node_id:
                     continue
                 if state.get(target) == 1:
                     loop = [*stack[stack.index(target) :], target]

@@ -76,10 +76,6 @@ app.add_typer(returns_app, name="returns")
 app.add_typer(outbox_app, name="outbox")
 app.command()(scheduler)
 
-#: `run`'s exit status when it ran but orders wait for a system (or a time: a retry later);
-#: orders waiting for a person's decision or for stock are the workflow's normal course
-WAITING_EXIT = 3
-MACHINE_WAITS = ("system ", "time")
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
 
@@ -136,10 +132,6 @@ def run(
 
     It runs as --as, ORDERHUB_AS or [cli] as; on a store where nobody holds a role yet,
     as your login in the role admin. It needs the role admin or ops_manager.
-
-    It says how many orders wait and for what (a decision in a queue, stock, a system, a
-    time). Exit status: 3 when orders wait for a system or a time, 1 on an error or a
-    channel that was not pulled, else 0.
     """
     if quiet and verbose:
         typer.echo("error: --quiet and --verbose contradict each other; give one", err=True)
@@ -161,8 +153,6 @@ def run(
         typer.echo(f"error: {channel} was not pulled ({why}); the next run tries again", err=True)
     if result["not_pulled"]:
         raise typer.Exit(1)
-    if any(thing.startswith(MACHINE_WAITS) for thing in result["waiting"]):
-        raise typer.Exit(WAITING_EXIT)  # orders wait for a system: a scheduler must see it
 
 
 @app.command()
@@ -362,14 +352,6 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
         typer.echo(
             f"{summary.outcomes['retry']} run(s) stopped on a passing fault; the next run "
             "tries them again from where they stopped (orderhub runs list)",
-            err=True,
-        )
-    result["waiting"] = outcome.waiting
-    if outcome.waiting:
-        what = ", ".join(f"{n} for {thing}" for thing, n in outcome.waiting.items())
-        typer.echo(
-            f"{outcome.waiting_orders} orders are waiting: {what} (orderhub queue list; a "
-            "decision, stock or the system coming back lets them go on)",
             err=True,
         )
     if options.report is not None:

@@ -13,11 +13,9 @@ from connectors import build_connectors
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import OnPage, ingest
 from engine.outbox import drain_outbox
-from engine.runner import RunEnv
+from engine.runner import RunEnv, Runner
 from engine.store import Store
-from engine.waits import sweep
 from engine.workflow import Workflow
-from service.resume import environments_around, finish_woken
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -27,8 +25,6 @@ class IntakeSummary:
     pulled: int = 0
     changed: int = 0
     runs: int = 0
-    resumed: int = 0  # woken runs finished after the new ones (a decision, a restock…)
-    reminded: int = 0  # orders past their queue's wait limit the team was reminded of
     outcomes: Counter = field(default_factory=Counter)
     messages_sent: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -76,9 +72,6 @@ async def run_intake(
         pulled = await ingest(env, since=since, until=until, on_page=on_page)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
         summary.warnings, summary.not_pulled = pulled.warnings, pulled.not_pulled
-        if not env.dry_run:  # time waits that came, reminders and timeouts past wait limits
-            swept = sweep(store, env.clock())
-            summary.reminded = swept.reminded
         run_ids = unfinished_runs(store, workflow.id, env.version)
         summary.runs = len(run_ids)
 
@@ -87,12 +80,8 @@ async def run_intake(
             if progress is not None:
                 progress("run", sum(summary.outcomes.values()), len(run_ids))
 
-        envs = environments_around(env)
-        await EmbeddedDispatcher(envs, concurrency).run_all(run_ids, on_done=done)
+        await EmbeddedDispatcher(Runner(env), concurrency).run_all(run_ids, on_done=done)
         env.writer.commit()
-        # runs woken meanwhile (a restock, a decision taken while this run held the
-        # workflow), of any version: each finishes on the version it is pinned to
-        summary.resumed = await finish_woken(envs, workflow.id, concurrency=concurrency)
         summary.messages_sent = await drain_outbox(store, connectors)
     finally:
         if env is not None:

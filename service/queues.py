@@ -89,29 +89,21 @@ def list_queue(
     return Page(items, total, limit, offset)
 
 
-async def decide_one(
-    store: Store,
-    actor: Actor,
-    ref: str,
-    decision: str,
-    reason: str,
-    queue: str | None = None,
-    systems: dict[str, dict[str, Any]] | None = None,
+def decide_one(
+    store: Store, actor: Actor, ref: str, decision: str, reason: str, queue: str | None = None
 ) -> Decided:
-    """Decide on one waiting order (audited); its run goes on with `systems` when given.
-    The status is the order's queue item's after the decision (released, cancelled…)."""
-    done = await review.decide(store, actor, ref, decision, reason, queue=queue, systems=systems)
-    return Decided(done.ref, True, review.CLOSED[decision], done.queue)
+    """Release or cancel one waiting order (audited)."""
+    item = review.decide(store, actor, ref, decision, reason, queue)
+    return Decided(item.ref, True, item.status, item.queue)
 
 
-async def decide_many(
+def decide_many(
     store: Store,
     actor: Actor,
     refs: list[str],
     decision: str,
     reason: str,
     queue: str | None = None,
-    systems: dict[str, dict[str, Any]] | None = None,
 ) -> list[Decided]:
     """The same decision on each of `refs` (each audited); each result says how it went."""
     require(actor, "queue.decide")
@@ -129,7 +121,7 @@ async def decide_many(
     results = []
     for ref in refs:
         try:
-            results.append(await decide_one(store, actor, ref, decision, reason, queue, systems))
+            results.append(decide_one(store, actor, ref, decision, reason, queue))
         except OrderhubError as exc:
             results.append(Decided(ref, False, error=str(exc)))
     return results

@@ -17,8 +17,7 @@ Paths (each in its platform's shape; see the module of each platform):
 Inspection and control:
     GET /_sim/after_sales (each request's platform state and acts: refunds once),
     GET /_sim/stats[?prefix=…], GET /_sim/log?kind=waybills|uploads|messages|moves,
-    POST /_sim/reset, POST /_sim/stock {"sku", "warehouse", "qty"} (goods received: the
-    ERP's on-hand rises),
+    POST /_sim/reset,
     POST /_sim/push {channel, order_id, url, times?, bad_signature?}: the channel's signed
     "order paid" push to `url`, delivered again until acknowledged (see `pushes`),
     GET /_sim/faults (armed faults, seed, window clock), POST /_sim/faults (a plan, a list
@@ -125,12 +124,6 @@ def _register_control(app: FastAPI, state: SimState) -> None:
     @app.get("/_sim/after_sales")
     async def after_sales() -> Response:
         return answer(state.after_sales.counts())
-
-    @app.post("/_sim/stock")
-    async def receive(request: Request) -> Response:
-        body = await request.json()
-        state.receive(str(body["sku"]), str(body["warehouse"]), int(body["qty"]))
-        return answer({"ok": True})
 
     @app.post("/_sim/reset")
     async def reset() -> Response:

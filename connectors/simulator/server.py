@@ -69,11 +69,6 @@ class SimulatorHandle:
     def reset(self) -> None:
         self._client.post("/_sim/reset").raise_for_status()
 
-    def receive(self, sku: str, warehouse: str, qty: int) -> None:
-        """`POST /_sim/stock`: goods arrive; the ERP's on-hand of SKU@warehouse rises."""
-        body = {"sku": sku, "warehouse": warehouse, "qty": qty}
-        self._client.post("/_sim/stock", json=body).raise_for_status()
-
     def fault(self, system: str, mode: str, count: int = 1, call: str | None = None) -> None:
         """Make the next `count` calls of `system` (only its `call` kind when given, e.g.
         "decrypt", "create", the ERP's "outbound") fail with `mode`."""

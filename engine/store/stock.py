@@ -209,11 +209,6 @@ def insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
     return _insert_ignore(conn, model, values)
 
 
-def available(conn: Any, sku: str, warehouse: str) -> int:
-    """What is left to reserve of a SKU in a warehouse (0 when the ERP never reported it)."""
-    return _available(conn, sku, warehouse)
-
-
 def _available(conn: Any, sku: str, warehouse: str) -> int:
     rows = run(conn, _AVAILABLE, {"b_sku": sku, "b_warehouse": warehouse})
     return rows[0]["left"] if rows else 0

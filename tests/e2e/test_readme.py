@@ -15,8 +15,10 @@ opening fence, by an HTML comment, invisible on GitHub:
 
 The reason is required. Skipped today: `make demo`/`make test` (make installs into .venv
 itself, and `make test` is the suite this test is part of), `pip install` (the venv is set
-up already: an editable install from the copy would re-point the venv at it), and
-`runs retry 812 813` (example run numbers; the README's day has no failed runs).
+up already: an editable install from the copy would re-point the venv at it),
+`runs retry 812 813` (example run numbers; the README's day has no failed runs), and the
+commands that run until stopped or prompt for a password (`orderhub scheduler`,
+`users passwd` with `orderhub ui`, `orderhub serve` with its curl).
 
 Two things are changed on the way, both so that the examples can run on a shared machine:
 the simulator's example ports (8900, 8901, 8765) become free ports, and background jobs (the
@@ -76,7 +78,9 @@ def test_the_skip_marks_are_few_and_say_why() -> None:
     assert len(found) >= 8
     skipped = [b for b in found if b.skip]
     assert all(b.skip and b.skip.strip() for b in skipped)
-    assert len(skipped) <= 3, [b.line for b in skipped]
+    # make, pip, example run numbers, and three commands that run until stopped (scheduler,
+    # editor, API server) or ask for a password
+    assert len(skipped) <= 6, [b.line for b in skipped]
     # a mark that is not directly above a fence would silently do nothing
     marks = len(SKIP.findall(README.read_text(encoding="utf-8")))
     assert marks == len(skipped)

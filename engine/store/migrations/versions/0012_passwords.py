@@ -1,14 +1,14 @@
 """passwords: an argon2 hash per user, and the per-user backoff after wrong passwords
 
-Revision ID: 0013_passwords
-Revises: 0012_waits
+Revision ID: 0012_passwords
+Revises: 0011_automation
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_passwords"
-down_revision = "0012_waits"
+revision = "0012_passwords"
+down_revision = "0011_automation"
 branch_labels = None
 depends_on = None
 
