@@ -107,7 +107,8 @@ def receive_push(
             statement = insert_for(conn, _pushes).on_conflict_do_nothing(
                 index_elements=["channel", "push_id"]
             )
-            stored = conn.execute(statement, rows).rowcount
+            # the rows inserted come back (rowcount of a many-row insert is -1 on psycopg)
+            stored = len(conn.execute(statement.returning(_pushes.c.push_id), rows).all())
     return PushReceipt(channel, stored, len(pushed) - stored, ACKS[channel])
 
 
