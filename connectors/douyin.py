@@ -32,7 +32,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -144,26 +144,8 @@ class DouyinConnector:
         return plain  # a ciphertext left out makes its order unreadable (`reveal`)
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool) -> dict:
-        param_json = dumps(params)
-        timestamp = str(int(time.time()))
-        query = {
-            "app_key": self._app_key,
-            "method": method,
-            "timestamp": timestamp,
-            "v": "2",
-            "sign_method": "hmac-sha256",
-            "access_token": self._token,
-            "sign": sign(self._secret, self._app_key, method, param_json, timestamp),
-        }
-        return await self._http.call(
-            "POST",
-            "/" + method.replace(".", "/"),
-            params=query,
-            data=param_json.encode(),
-            headers={"Content-Type": "application/json"},
-            parse=_parse,
-            retry=retry,
-        )
+        keys = (self._app_key, self._secret, self._token)
+        return await signed_call(self._http, keys, method, params, parse=_parse, retry=retry)
 
 
 def sign(secret: str, app_key: str, method: str, param_json: str, timestamp: str) -> str:
@@ -334,6 +316,39 @@ def _decrypted(data: dict) -> dict[str, str]:
             continue
         plain[info["cipher_text"]] = info["decrypt_text"]
     return plain
+
+
+async def signed_call(
+    http: Any,
+    keys: tuple[str, str, str],
+    method: str,
+    params: dict[str, Any],
+    *,
+    parse: Callable[[Response], dict],
+    retry: bool,
+) -> dict:
+    """One signed Douyin open-platform call: `keys` are (app_key, app_secret, access_token)."""
+    app_key, secret, token = keys
+    param_json = dumps(params)
+    timestamp = str(int(time.time()))
+    query = {
+        "app_key": app_key,
+        "method": method,
+        "timestamp": timestamp,
+        "v": "2",
+        "sign_method": "hmac-sha256",
+        "access_token": token,
+        "sign": sign(secret, app_key, method, param_json, timestamp),
+    }
+    return await http.call(
+        "POST",
+        "/" + method.replace(".", "/"),
+        params=query,
+        data=param_json.encode(),
+        headers={"Content-Type": "application/json"},
+        parse=parse,
+        retry=retry,
+    )
 
 
 def _parse(response: Response) -> dict:

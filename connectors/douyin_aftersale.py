@@ -14,13 +14,12 @@ request's ``update_time`` as the stale check: `type` 101 agree return, 201 agree
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from connectors.after_sales import AfterSalesConnector, Stale, StateChanged
-from connectors.douyin import dumps, from_epoch, sign, yuan
+from connectors.douyin import from_epoch, signed_call, yuan
 from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
@@ -86,26 +85,8 @@ class DouyinAfterSales(AfterSalesConnector):
         await self._http.aclose()
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool = False) -> dict:
-        param_json = dumps(params)
-        timestamp = str(int(time.time()))
-        query = {
-            "app_key": self._app_key,
-            "method": method,
-            "timestamp": timestamp,
-            "v": "2",
-            "sign_method": "hmac-sha256",
-            "access_token": self._token,
-            "sign": sign(self._secret, self._app_key, method, param_json, timestamp),
-        }
-        return await self._http.call(
-            "POST",
-            "/" + method.replace(".", "/"),
-            params=query,
-            data=param_json.encode(),
-            headers={"Content-Type": "application/json"},
-            parse=_parse,
-            retry=retry,
-        )
+        keys = (self._app_key, self._secret, self._token)
+        return await signed_call(self._http, keys, method, params, parse=_parse, retry=retry)
 
 
 #: after-sales message tags: 200 created, 201/202 refund/return agreed, 203 buyer shipped,
