@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from engine.store.db import check_url
 from engine.workflow import Workflow
 from service import logfile
 from service.access import Actor
+from service.automation_cli import outbox_app, scheduler
 from service.cli_common import AS, database_url, fail
 from service.console import (
     RunDisplay,
@@ -49,6 +51,7 @@ from service.scenarios import ScenarioInfo, load_scenario, read_scenario
 from service.serve_cli import serve
 from service.targets import is_file, load_file, resolve
 from service.tokens_cli import token_app
+from service.ui_cli import ui
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -66,9 +69,12 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
+app.command("ui")(ui)
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.add_typer(returns_app, name="returns")
+app.add_typer(outbox_app, name="outbox")
+app.command()(scheduler)
 
 #: `run`'s exit status when it ran but orders wait for a system (or a time: a retry later);
 #: orders waiting for a person's decision or for stock are the workflow's normal course
@@ -164,22 +170,34 @@ def demo(
     orders: int = typer.Option(1200, min=1, help="orders in the generated day"),
     seed: int = typer.Option(42, help="generator seed"),
     db: str | None = typer.Option(None, help="database URL (default: a fresh temporary file)"),
+    keep: bool = typer.Option(
+        False, "--keep", help="keep the temporary folder (scenario, database, report) to look at"
+    ),
 ) -> None:
-    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle."""
+    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle.
+
+    Everything goes in a temporary folder, removed at the end unless --keep.
+    """
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
-    path = workdir / f"intake-{orders}-s{seed}.json"
-    write_scenario(generate_scenario(orders, seed), path)
-    console.print(f"generated {orders} orders (seed {seed}) in {path}")
-    options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
-    result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
-    expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
-    diffs = compare_with_expected(result, expected)
-    if diffs:
-        errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
-        raise typer.Exit(1)
-    console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    try:
+        path = workdir / f"intake-{orders}-s{seed}.json"
+        write_scenario(generate_scenario(orders, seed), path)
+        console.print(f"generated {orders} orders (seed {seed})")
+        options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
+        result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
+        expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
+        diffs = compare_with_expected(result, expected)
+        if diffs:
+            errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
+            raise typer.Exit(1)
+        console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    finally:
+        if keep:
+            console.print(f"kept the scenario, database and report in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @app.command()

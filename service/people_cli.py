@@ -6,7 +6,7 @@ from collections import Counter
 
 import typer
 
-from service import review, roles
+from service import passwords, review, roles
 from service.cli_common import AS, DB, JSON, call_as, print_json, settings
 
 users_app = typer.Typer(help="Who holds which role: grant, revoke, list.", no_args_is_help=True)
@@ -26,6 +26,22 @@ def revoke(user: str, role: str, reason: str = REASON, db: str | None = DB, as_:
     """Take the role ROLE from USER (admins only)."""
     gone = call_as(db, as_, lambda s, a: roles.revoke(s, a, user, role, reason))
     typer.echo(f"{user} no longer holds {role}" if gone else f"{user} did not hold {role}")
+
+
+@users_app.command("passwd")
+def passwd(
+    user: str,
+    stdin: bool = typer.Option(False, "--stdin", help="read the password from standard input"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Set USER's password for the editor's sign-in (your own, or anyone's as an admin)."""
+    if stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    call_as(db, as_, lambda s, a: passwords.set_password(s, a, user, password))
+    typer.echo(f"{user}'s password is set")
 
 
 @users_app.command("list")

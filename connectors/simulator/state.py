@@ -26,7 +26,11 @@ ZTO_DUPLICATE_VARIANTS = ("first_waybill", "refused", "new_waybill")
 DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
-    "youzan": {"access_token": "sim-youzan-token"},
+    "youzan": {
+        "access_token": "sim-youzan-token",
+        "client_id": "sim-youzan-client",
+        "client_secret": "sim-youzan-client-secret",
+    },
     "douyin": {
         "app_key": "sim-douyin-app",
         "app_secret": "sim-douyin-secret",
@@ -196,9 +200,10 @@ class SimState:
         return build_stats(self, prefixes or [])
 
     def record_upload(self, upload: dict) -> None:
-        """Record a tracking upload ({"channel", "order_id", …}); with
-        `erp_outbound_after_s` set, the ERP books the order out that many seconds later."""
-        self.uploads.append(upload)
+        """Record a tracking upload ({"channel", "order_id", …}) stamped with the time it
+        came (`at`, epoch s); with `erp_outbound_after_s` set, the ERP books the order out
+        that many seconds later."""
+        self.uploads.append({**upload, "at": self.clock()})
         after = self.options.erp_outbound_after_s
         if after is not None:
             order = self.channels[upload["channel"]].orders[upload["order_id"]]

@@ -203,9 +203,14 @@ class Alert(Base):
 
 
 class OutboxMessage(Base):
-    """A notification written with the event that caused it; a drainer sends it later."""
+    """A notification written with the event that caused it; the sender sends it later.
+
+    `status`: pending → sending (claimed in `bundle`, committed before the call) → sent;
+    failed (refused, or out of tries); unsure (its sender died mid-call: never sent again).
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_claims", "target", "claimed_at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     target: Mapped[str] = mapped_column(String(32))
@@ -215,6 +220,33 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(32), default="message", server_default="message")
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime | None]  # a passing failure's backoff: not tried before then
+    bundle: Mapped[str | None] = mapped_column(String(32))  # the bot message it went out in
+    claimed_at: Mapped[datetime | None]
+
+
+class PushRow(Base):
+    """A message a channel pushed (an order paid, …), stored once per (channel, push id)."""
+
+    __tablename__ = "pushes"
+    __table_args__ = (
+        UniqueConstraint("channel", "push_id", name="uq_pushes_channel_push"),
+        Index("ix_pushes_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    push_id: Mapped[str] = mapped_column(String(128))
+    order_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]  # what processing needs: the order record, or its ids
+    status: Mapped[str] = mapped_column(String(16))  # received, done, ignored, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
 
 
 class QueueItem(Base):

@@ -1,15 +1,15 @@
 """waits: what a parked run waits for (a queue decision, stock, a system, a time); the
 workflow documents runs started on (so any process can resume any run)
 
-Revision ID: 0009_waits
-Revises: 0010_after_sales
+Revision ID: 0013_waits
+Revises: 0012_passwords
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_waits"
-down_revision = "0010_after_sales"
+revision = "0013_waits"
+down_revision = "0012_passwords"
 branch_labels = None
 depends_on = None
 
