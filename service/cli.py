@@ -367,10 +367,9 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
     result["waiting"] = outcome.waiting
     if outcome.waiting and not quiet:
         what = ", ".join(f"{n} for {thing}" for thing, n in outcome.waiting.items())
-        typer.echo(
+        typer.echo(  # part of the summary, so on standard output with it
             f"{outcome.waiting_orders} orders are waiting: {what} (orderhub queue list; a "
-            "decision, stock or the system coming back lets them go on)",
-            err=True,
+            "decision, stock or the system coming back lets them go on)"
         )
     if options.report is not None:
         options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")

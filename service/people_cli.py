@@ -130,9 +130,9 @@ def _decide_all(
     decision = args[0]
     found = call_as(db, as_, lambda s, a: review.matching(s, a, queue, contains))
     what = f"in {queue}" + (f" whose reason contains {contains!r}" if contains else "")
-    typer.echo(f"{len(found)} orders wait {what}")
+    typer.echo(f"{len(found)} orders wait {what}" + ("" if found else ": nothing to decide"))
     if not found:
-        raise typer.Exit(1)
+        return
     for item in found[:5]:
         typer.echo(f"  {item.ref:<28} {item.reason}")
     if len(found) > 5:
