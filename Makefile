@@ -1,4 +1,5 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both create .venv by themselves.
+# `make demo ARGS=--keep` keeps the demo's temporary folder (scenario, database, report).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/orderhub demo
+	$(BIN)/orderhub demo $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -12,6 +12,16 @@ Receivers come encrypted (`encrypt_post_receiver`, `encrypt_post_tel`,
 (``cipher_infos: [{auth_id: order id, cipher_text}]``, at most 50 a call, so one call per
 50 distinct ciphertexts of the page); any entry with a non-zero `err_no` fails the page.
 The raw record kept beside the canonical order stays as received.
+
+Pushes (抖店消息推送): the body is a JSON array of ``{tag, msg_id, data}`` where `data` is a
+JSON string; tag "101" is an order paid (``{p_id, s_ids, shop_id, order_status: 2,
+pay_time, pay_amount, …}``: ids only, so the order is read with `order.orderDetail`
+``{shop_order_id}`` → ``data.shop_order_detail``), tag "0" the check the platform sends when
+the URL is set up. Headers ``app-id`` and ``event-sign: md5(app_key + body + app_secret)``
+(or HMAC-SHA256(app_secret, the same text) when ``sign-method: hmac-sha256``; the second form
+is from newer guides, not confirmed). Douyin waits for ``{"code": 0, "msg": "success"}`` and
+pushes again without it. Shapes from bububa/jinritemai-go message/* and SKIT's
+DouyinShop client (VerifyEventSignature).
 """
 
 from __future__ import annotations
@@ -22,12 +32,13 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
+from connectors.pushes import Pushed, PushRefused, header, need, same
 from connectors.records import MALFORMED, NotDecrypted, decrypted_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
@@ -37,6 +48,9 @@ CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 100
 SUCCESS = 10000
 DECRYPT_LIMIT = 50  # cipher_infos per order.batchDecrypt call
+ACK = {"code": 0, "msg": "success"}
+PAID_TAG = "101"
+CHECK_TAG = "0"
 
 STATUS_TO_CANONICAL = {
     1: "unpaid",
@@ -97,6 +111,16 @@ class DouyinConnector:
             params["serial_number_list"] = list(lines)
         await self._request("order.logisticsAdd", params, retry=True)
 
+    async def pushed_order(self, record: dict) -> tuple[dict, dict]:
+        """The order a push names (``{"p_id"}``), read with `order.orderDetail`, decrypted."""
+        params = {"shop_order_id": str(record["p_id"])}
+        data = await self._request("order.orderDetail", params, retry=True)
+        raw = data["shop_order_detail"]
+        ((canonical, raw),) = await decrypted_page(
+            [raw], self._decrypt, to_canonical, SYSTEM, _order_id
+        )
+        return canonical, raw
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -120,32 +144,49 @@ class DouyinConnector:
         return plain  # a ciphertext left out makes its order unreadable (`reveal`)
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool) -> dict:
-        param_json = dumps(params)
-        timestamp = str(int(time.time()))
-        query = {
-            "app_key": self._app_key,
-            "method": method,
-            "timestamp": timestamp,
-            "v": "2",
-            "sign_method": "hmac-sha256",
-            "access_token": self._token,
-            "sign": sign(self._secret, self._app_key, method, param_json, timestamp),
-        }
-        return await self._http.call(
-            "POST",
-            "/" + method.replace(".", "/"),
-            params=query,
-            data=param_json.encode(),
-            headers={"Content-Type": "application/json"},
-            parse=_parse,
-            retry=retry,
-        )
+        keys = (self._app_key, self._secret, self._token)
+        return await signed_call(self._http, keys, method, params, parse=_parse, retry=retry)
 
 
 def sign(secret: str, app_key: str, method: str, param_json: str, timestamp: str) -> str:
     """HMAC-SHA256 hex of secret+"app_key"…+"v2"+secret, keyed by the app secret."""
     text = f"{secret}app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v2"
     return hmac.new(secret.encode(), (text + secret).encode(), hashlib.sha256).hexdigest()
+
+
+def push_signature(app_key: str, app_secret: str, body: bytes, method: str = "md5") -> str:
+    """``event-sign`` of a push: md5, or HMAC-SHA256 keyed with the secret, of
+    app_key + body + app_secret (hex)."""
+    text = app_key.encode() + body + app_secret.encode()
+    if method == "hmac-sha256":
+        return hmac.new(app_secret.encode(), text, hashlib.sha256).hexdigest()
+    return hashlib.md5(text).hexdigest()
+
+
+def read_push(
+    body: bytes, headers: Mapping[str, str], config: Mapping[str, Any], now: float
+) -> list[Pushed]:
+    """A Douyin message push (see the module docstring): one `Pushed` per message; the
+    set-up check (tag 0) yields none."""
+    app_key, secret = need(config, SYSTEM, "app_key", "app_secret")
+    method = header(headers, "sign-method").lower() or "md5"
+    given = header(headers, "event-sign")
+    if header(headers, "app-id") not in ("", app_key) or not given:
+        raise PushRefused(401, "app-id and event-sign must name this shop's app")
+    if not same(push_signature(app_key, secret, body, method), given):
+        raise PushRefused(401, "event-sign does not match the body")
+    try:
+        pushed = []
+        for message in json.loads(body):
+            tag = str(message["tag"])
+            if tag == CHECK_TAG:
+                continue
+            data = json.loads(message["data"])
+            order_id = str(data["p_id"])
+            pushed.append(Pushed(str(message["msg_id"]), order_id, tag, tag == PAID_TAG, data))
+    except (*MALFORMED, json.JSONDecodeError) as exc:
+        raise PushRefused(400, f"malformed push: {type(exc).__name__}: {exc}") from None
+    return pushed
 
 
 def dumps(params: dict[str, Any]) -> str:
@@ -275,6 +316,39 @@ def _decrypted(data: dict) -> dict[str, str]:
             continue
         plain[info["cipher_text"]] = info["decrypt_text"]
     return plain
+
+
+async def signed_call(
+    http: Any,
+    keys: tuple[str, str, str],
+    method: str,
+    params: dict[str, Any],
+    *,
+    parse: Callable[[Response], dict],
+    retry: bool,
+) -> dict:
+    """One signed Douyin open-platform call: `keys` are (app_key, app_secret, access_token)."""
+    app_key, secret, token = keys
+    param_json = dumps(params)
+    timestamp = str(int(time.time()))
+    query = {
+        "app_key": app_key,
+        "method": method,
+        "timestamp": timestamp,
+        "v": "2",
+        "sign_method": "hmac-sha256",
+        "access_token": token,
+        "sign": sign(secret, app_key, method, param_json, timestamp),
+    }
+    return await http.call(
+        "POST",
+        "/" + method.replace(".", "/"),
+        params=query,
+        data=param_json.encode(),
+        headers={"Content-Type": "application/json"},
+        parse=parse,
+        retry=retry,
+    )
 
 
 def _parse(response: Response) -> dict:

@@ -7,18 +7,19 @@ statuses: 6 awaiting seller, 7 awaiting the parcel, 11 parcel sent, 12 success, 
 refused, 28 failed/closed. Operate sends one item (the call is all-or-nothing) with the
 request's ``update_time`` as the stale check: `type` 101 agree return, 201 agree refund,
 202 refuse refund, 301 agree exchange. A stale or a state refusal is told by `sub_code`
-(the simulator's wording; the real texts are not published).
+(the simulator's wording; the real texts are not published). Message pushes
+(`pushed_ids`) only name requests: orderhub reads each again before it acts.
 """
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from connectors.after_sales import AfterSalesConnector, Stale, StateChanged
-from connectors.douyin import dumps, from_epoch, sign, yuan
+from connectors.douyin import from_epoch, signed_call, yuan
 from connectors.http import Response, client_from_config, json_body, require
 from engine.errors import RateLimited, Rejected, Unavailable
 
@@ -84,26 +85,27 @@ class DouyinAfterSales(AfterSalesConnector):
         await self._http.aclose()
 
     async def _request(self, method: str, params: dict[str, Any], *, retry: bool = False) -> dict:
-        param_json = dumps(params)
-        timestamp = str(int(time.time()))
-        query = {
-            "app_key": self._app_key,
-            "method": method,
-            "timestamp": timestamp,
-            "v": "2",
-            "sign_method": "hmac-sha256",
-            "access_token": self._token,
-            "sign": sign(self._secret, self._app_key, method, param_json, timestamp),
-        }
-        return await self._http.call(
-            "POST",
-            "/" + method.replace(".", "/"),
-            params=query,
-            data=param_json.encode(),
-            headers={"Content-Type": "application/json"},
-            parse=_parse,
-            retry=retry,
-        )
+        keys = (self._app_key, self._secret, self._token)
+        return await signed_call(self._http, keys, method, params, parse=_parse, retry=retry)
+
+
+#: after-sales message tags: 200 created, 201/202 refund/return agreed, 203 buyer shipped,
+#: 204/205 refused, 206 refunded, 207 closed
+PUSH_TAGS = {"200", "201", "202", "203", "204", "205", "206", "207"}
+
+
+def pushed_ids(push: list[dict[str, Any]] | dict[str, Any]) -> list[str]:
+    """The after-sales ids a Douyin message push names (a list of ``{tag, msg_id, data}``,
+    ``data`` a JSON string with ``aftersale_id``, ``s_id`` the line, ``p_id`` the order)."""
+    messages = push if isinstance(push, list) else [push]
+    ids = []
+    for message in messages:
+        if str(message.get("tag")) in PUSH_TAGS:
+            data = message.get("data")
+            data = json.loads(data) if isinstance(data, str) else data or {}
+            if data.get("aftersale_id"):
+                ids.append(str(data["aftersale_id"]))
+    return ids
 
 
 def to_canonical(raw: dict) -> dict[str, Any]:

@@ -3,27 +3,37 @@
 ``GET /h5/api/orders?updated_after=ISO&updated_before=ISO&cursor=C&limit=N`` (limit <= 100,
 window <= 24 h) answers ``{"orders": [...], "next_cursor": C | null}``; records are the
 canonical shape (yuan strings, ISO times). Shipments are
-``POST /h5/api/orders/{order_id}/shipments``, idempotent per waybill. Push webhooks carry
-``X-H5-Signature: hex(HMAC-SHA256(webhook_secret, body))``; `verify_webhook` checks it.
+``POST /h5/api/orders/{order_id}/shipments``, idempotent per waybill.
+
+Pushes (the mall's own webhook, our design): ``POST`` a JSON body ``{event_id, event:
+"order.paid" | "order.updated" | "order.cancelled", order: <record as listed>}`` with
+``X-Timestamp`` (epoch seconds) and ``X-Signature: hex(HMAC-SHA256(webhook_secret,
+timestamp + "." + body))``; a timestamp more than 5 minutes off is refused (a replayed push).
+The mall retries until it hears 200 ``{"ok": true}``; a repeat carries the same event_id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from connectors.http import Response, client_from_config, json_body, require
-from connectors.records import read_page
+from connectors.pushes import Pushed, PushRefused, header, need, same
+from connectors.records import MALFORMED, read_page
 from engine.errors import Rejected
 
 SYSTEM = "h5"
 PAGE_SIZE = 100
 ORDERS_PATH = "/h5/api/orders"
 FIELDS = ("order_id", "created_at", "paid_at", "updated_at", "status", "buyer", "receiver")
+REPLAY_WINDOW_S = 300
+ACK = {"ok": True}
+EVENTS = ("order.paid", "order.updated", "order.cancelled")
 
 
 class H5Connector:
@@ -34,7 +44,6 @@ class H5Connector:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._key = require(SYSTEM, config, "api_key")
-        self._webhook_secret = str(config.get("webhook_secret", ""))
         self._http = client_from_config(SYSTEM, config)
 
     async def pull(self, start: datetime, end: datetime) -> AsyncIterator[list[tuple[dict, dict]]]:
@@ -70,11 +79,10 @@ class H5Connector:
             "POST", path, json=body, headers=self._auth(), parse=_parse, retry=True
         )
 
-    def verify_webhook(self, body: bytes, signature: str) -> bool:
-        """True when a pushed webhook's `X-H5-Signature` matches its body."""
-        if not self._webhook_secret:
-            return False
-        return hmac.compare_digest(webhook_signature(self._webhook_secret, body), signature)
+    async def pushed_order(self, record: dict) -> tuple[dict, dict]:
+        """A pushed order record as (canonical, raw): the push carries all of it."""
+        ((canonical, raw),) = read_page([record], to_canonical, SYSTEM, lambda r: r["order_id"])
+        return canonical, raw
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -96,8 +104,37 @@ def to_canonical(raw: dict) -> dict:
     return order
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``hex(HMAC-SHA256(secret, timestamp + "." + body))``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def read_push(
+    body: bytes, headers: Mapping[str, str], config: Mapping[str, Any], now: float
+) -> list[Pushed]:
+    """The mall's signed push (see the module docstring); `now` in epoch seconds."""
+    (secret,) = need(config, SYSTEM, "webhook_secret")
+    stamp, signature = header(headers, "X-Timestamp"), header(headers, "X-Signature")
+    if not stamp or not signature:
+        raise PushRefused(401, "X-Timestamp and X-Signature headers are required")
+    if not same(webhook_signature(secret, stamp, body), signature):
+        raise PushRefused(401, "signature does not match the body")
+    try:
+        age = abs(now - float(stamp))
+    except ValueError:
+        raise PushRefused(401, "X-Timestamp must be epoch seconds") from None
+    if age > REPLAY_WINDOW_S:
+        raise PushRefused(401, f"X-Timestamp is {age:.0f} s off (at most {REPLAY_WINDOW_S})")
+    try:
+        message = json.loads(body)
+        event, order = str(message["event"]), message["order"]
+        pushed = Pushed(str(message["event_id"]), str(order["order_id"]), event,
+                        event == "order.paid", order)  # fmt: skip
+    except (*MALFORMED, json.JSONDecodeError) as exc:
+        raise PushRefused(400, f"malformed push: {type(exc).__name__}: {exc}") from None
+    if event not in EVENTS:
+        raise PushRefused(400, f"unknown event {event!r} (known: {', '.join(EVENTS)})")
+    return [pushed]
 
 
 def _parse(response: Response) -> dict:

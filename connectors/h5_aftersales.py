@@ -117,7 +117,7 @@ def to_canonical(raw: dict) -> dict[str, Any]:
         ],  # fmt: skip
         "refund": f"{int(raw['refund_fen']) / 100:.2f}",
         "tracking": raw.get("buyer_return") or None,
-        "system_refund": False,
+        "system_refund": bool(raw.get("system_refund")),
         "created_at": raw.get("created_at", raw["updated_at"]),
         "updated_at": raw["updated_at"],
     }

@@ -17,15 +17,26 @@ before it is tried again: after a timeout or a 5xx the HTTP layer first asks
 refusal as already shipped counts as done when it does. trade.get's document says its
 answer may lag an update by ~30 s: a refusal while it still shows no number is raised as
 `Unavailable` (retry later), not as `Rejected`.
+
+Pushes (有赞云 message push): a JSON body ``{client_id, id (the tid), kdt_id, type
+("trade_TradePaid" …), status, msg (URL-encoded JSON: the trade, ``full_order_info`` as in
+trades.sold.get), msg_id, version, sendCount, sign, test}`` with the headers ``Event-Sign:
+md5(client_id + body + client_secret)``, ``Event-Type`` and ``Client-Id`` (shapes from
+TsangJx/YouZanYunSDK Msg/* and handlers that check Event-Sign). The answer Youzan waits for
+is ``{"code": 0, "msg": "success"}``; without it the message is sent again (`sendCount`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote_plus
 
 from connectors.http import Response, client_from_config, json_body, pages_backwards, require
+from connectors.pushes import Pushed, PushRefused, header, need, same
 from connectors.records import MALFORMED, NotDecrypted, decrypted_page
 from engine.errors import RateLimited, Rejected, Unavailable
 
@@ -56,6 +67,8 @@ RATE_LIMIT_CODES = {429, 4204}
 #: confirm refused: "不能重复提交已发过货的商品" (goods already shipped), as a copy of Youzan's
 #: confirm error list gives it; not checked against the live API
 ALREADY_SHIPPED = 102570007
+ACK = {"code": 0, "msg": "success"}
+PAID_EVENTS = ("trade_TradePaid", "trade_TradeBuyerPay")
 
 
 class YouzanConnector:
@@ -131,6 +144,13 @@ class YouzanConnector:
         )
         numbers = tracking_numbers(trade)
         return numbers[-1] if numbers else None
+
+    async def pushed_order(self, record: dict) -> tuple[dict, dict]:
+        """A pushed trade (``{"full_order_info": …}``) as (canonical, raw), decrypted."""
+        ((canonical, raw),) = await decrypted_page(
+            [record], self._decrypt, to_canonical, SYSTEM, _order_id
+        )
+        return canonical, raw
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -208,6 +228,31 @@ def to_canonical(raw: dict, plain: Mapping[str, str] | None = None) -> dict:
         ],  # fmt: skip
         "amount": info["pay_info"]["payment"],
     }
+
+
+def push_signature(client_id: str, client_secret: str, body: bytes) -> str:
+    """``Event-Sign``: md5(client_id + body + client_secret), hex."""
+    return hashlib.md5(client_id.encode() + body + client_secret.encode()).hexdigest()
+
+
+def read_push(
+    body: bytes, headers: Mapping[str, str], config: Mapping[str, Any], now: float
+) -> list[Pushed]:
+    """A Youzan message push (see the module docstring)."""
+    client_id, secret = need(config, SYSTEM, "client_id", "client_secret")
+    given = header(headers, "Event-Sign")
+    if not given or not same(push_signature(client_id, secret, body), given):
+        raise PushRefused(401, "Event-Sign does not match the body")
+    try:
+        message = json.loads(body)
+        event = str(message.get("type") or header(headers, "Event-Type"))
+        tid = str(message["id"])
+        trade = json.loads(unquote_plus(message["msg"])) if message.get("msg") else {}
+        push_id = str(message.get("msg_id") or f"{event}:{tid}:{message.get('version', '')}")
+    except (*MALFORMED, json.JSONDecodeError) as exc:
+        raise PushRefused(400, f"malformed push: {type(exc).__name__}: {exc}") from None
+    paid = event in PAID_EVENTS and "full_order_info" in trade
+    return [Pushed(push_id, tid, event, paid, trade if paid else {})]
 
 
 def tracking_numbers(trade: Mapping[str, Any]) -> list[str]:

@@ -7,14 +7,17 @@ Shapes from PLATFORMS.md "After-sales": the search window is ``update_time_start
 WAIT_SELLER_AGREE …, the buyer's parcel in ``logistics``. Acts take ``{refund_id,
 version}``: ``returngoods.agree``, ``refund.agree``, ``refund.refuse`` (``remark``) and
 ``exchangegoods.agree`` (the simulator's name). Business code 103010039 is a stale version,
-102010002 a changed state (both uncertain).
+102010002 a changed state (both uncertain). Pushes (`pushed_ids`) only name the request:
+orderhub reads it again, so a duplicate, late or forged push can do no more than a pull.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from connectors.after_sales import AfterSalesConnector, Stale, StateChanged
 from connectors.http import Response, client_from_config, json_body, require
@@ -103,6 +106,15 @@ class YouzanAfterSales(AfterSalesConnector):
             parse=_parse,
             retry=retry,
         )
+
+
+def pushed_ids(push: dict[str, Any]) -> list[str]:
+    """The refund ids a Youzan push names (``trade_refund_*`` messages: ``msg`` is URL-encoded
+    JSON ``{tid, oids, refund_id, refunded_fee}``); other messages name none."""
+    if not str(push.get("type", "")).startswith("trade_refund"):
+        return []
+    msg = json.loads(unquote(str(push.get("msg") or "{}")))
+    return [str(msg["refund_id"])] if msg.get("refund_id") else []
 
 
 def to_canonical(raw: dict) -> dict[str, Any]:

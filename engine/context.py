@@ -23,7 +23,8 @@ from engine.store import stock as stock_store
 from engine.store.after_sales import AfterSalesView
 from engine.store.models import Effect, Waybill, utcnow
 from engine.store.prepared import Prepared
-from engine.store.runs import save_order, save_run
+from engine.store.runs import OrderStanding, RunState, save_order, save_run
+from engine.store.waits import park
 from engine.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -54,41 +55,48 @@ _UPLOADED = Prepared(
 
 @dataclass
 class LiveRun:
-    """A run being advanced: its row and its order's row as dicts, and steps not yet saved."""
+    """A run being advanced: its state, its order's standing, and what is not saved yet
+    (step records, and the waits it parked on)."""
 
-    run: dict[str, Any]
-    row: dict[str, Any]
+    run: RunState
+    row: OrderStanding
     order: Order
     steps: list[dict[str, Any]] = field(default_factory=list)
+    waits: list[dict[str, Any]] = field(default_factory=list)
+    #: who or what woke the run, told in the detail of the step it takes next
+    woken: dict[str, Any] | None = None
 
     @property
     def id(self) -> int:
-        return self.run["id"]
+        return self.run.id
 
     @property
     def done(self) -> bool:
-        return self.run["status"] in ("completed", "failed", "retry")
+        return self.run.status in ("completed", "failed", "retry", "waiting")
 
     saved_run: tuple[Any, ...] = ()
     saved_order: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        self.saved_order = (self.row["status"], self.row["reason"], self.row["warehouse"])
+        self.saved_order = (self.row.status, self.row.reason, self.row.warehouse)
 
     def save(self, writer: Writer) -> None:
-        """Write the run's progress, the order's standing and the new step records — each
-        only when it changed since the last save."""
-        run = (self.run["status"], self.run["position"], len(self.run["state"]))
+        """Write the run's progress, the order's standing, the new step records and waits —
+        each only when it changed since the last save."""
+        run = (self.run.status, self.run.position, len(self.run.state))
         if run != self.saved_run or self.steps:
             save_run(writer, self.run)
             self.saved_run = run
-        order = (self.row["status"], self.row["reason"], self.row["warehouse"])
+        order = (self.row.status, self.row.reason, self.row.warehouse)
         if order != self.saved_order:
             save_order(writer, self.row)
             self.saved_order = order
         if self.steps:
             writer.add_steps(self.steps)
             self.steps = []
+        if self.waits:
+            park(writer, self.waits)
+            self.waits = []
 
 
 @dataclass
@@ -113,11 +121,11 @@ class NodeStore:
 
     def find_earlier(self, scope: str, key: str, window: timedelta) -> str | None:
         """Ref of the latest eligible order with `key` created within `window` before this one."""
-        found = order_store.find_earlier(self._w, scope, key, self._live.row, window)
+        found = order_store.find_earlier(self._w, scope, key, vars(self._live.row), window)
         return f"{found[0]}:{found[1]}" if found else None
 
     def warehouse(self) -> str | None:
-        return self._live.row["warehouse"]
+        return self._live.row.warehouse
 
     def effect(self, key: str) -> EffectRecord | None:
         rows = self._w.run(_EFFECT, {"key": key})
@@ -125,11 +133,11 @@ class NodeStore:
 
     # -- writes (durable with the run's next commit)
     def assign_warehouse(self, code: str) -> None:
-        self._live.row["warehouse"] = code
+        self._live.row.warehouse = code
 
     def reserve(self, warehouse: str, lines: dict[str, int]) -> dict[str, int] | None:
         self.wrote = True
-        return stock_store.reserve(self._w, self._live.row["id"], warehouse, lines, self._live.id)
+        return stock_store.reserve(self._w, self._live.row.id, warehouse, lines, self._live.id)
 
     def raise_alert(self, kind: str, subject: str, message: str) -> bool:
         """Raise an alert once per (kind, subject) and queue its notification; True if new."""
@@ -141,24 +149,22 @@ class NodeStore:
 
     def waybill_no(self) -> str | None:
         """The number of a waybill already made for this order, if any."""
-        rows = self._w.run(_WAYBILL_OF, {"order_pk": self._live.row["id"]})
+        rows = self._w.run(_WAYBILL_OF, {"order_pk": self._live.row.id})
         return rows[0]["waybill_no"] if rows else None
 
     def release_stock(self) -> dict[str, int]:
         """Give back this order's reservations not yet shipped or given back."""
         self.wrote = True
-        return outbound_store.release(self._w, self._live.row["id"], self._live.id)
+        return outbound_store.release(self._w, self._live.row.id, self._live.id)
 
     def close_queue_items(self, status: str) -> int:
         """Close the order's open queue items (held, review …) with `status`."""
         self.wrote = True
-        return stock_store.close_items(self._w, self._live.row["id"], status)
+        return stock_store.close_items(self._w, self._live.row.id, status)
 
     def enqueue(self, queue: str, reason: str, detail: dict[str, Any] | None = None) -> None:
         self.wrote = True
-        stock_store.enqueue(
-            self._w, queue, self._live.row["id"], self._live.id, reason, detail or {}
-        )
+        stock_store.enqueue(self._w, queue, self._live.row.id, self._live.id, reason, detail or {})
 
     def notify(self, text: str, target: str = "wecom") -> None:
         """Queue a message; it is sent after the step commits (outbox)."""
@@ -172,7 +178,7 @@ class NodeStore:
             Waybill,
             {
                 "effect_key": key,
-                "order_pk": self._live.row["id"],
+                "order_pk": self._live.row.id,
                 "carrier": carrier,
                 "waybill_no": waybill_no,
                 "created_at": utcnow(),
@@ -182,7 +188,7 @@ class NodeStore:
     def after_sales(self) -> AfterSalesView:
         """The after-sales tables as this run's request sees them (writes ride the run)."""
         self.wrote = True
-        return AfterSalesView(self._w, self._live.row)
+        return AfterSalesView(self._w, vars(self._live.row))
 
     def mark_uploaded(self, key: str) -> None:
         self.wrote = True
@@ -200,7 +206,7 @@ class RunStepContext:
         self.workflow_id = env.workflow.id
         self.version = env.version
         self.params = env.workflow.values
-        self.state = live.run["state"]
+        self.state = live.run.state
         self.dry_run = env.dry_run
         self.connectors = env.connectors
         self.store = NodeStore(env, live)
@@ -222,7 +228,7 @@ class RunStepContext:
 
     def effect_key(self, *parts: str) -> str:
         """A key for an external effect, from workflow, order and node (never the attempt)."""
-        ref = f"{self._live.row['channel']}:{self._live.row['order_id']}"
+        ref = self._live.row.ref
         key = _UNSAFE.sub("-", "-".join([self.workflow_id, ref, self.node_id, *parts]))
         if len(key) <= MAX_EFFECT_KEY:
             return key

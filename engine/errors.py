@@ -16,6 +16,7 @@
     │   └── LeaseHeld            another process holds the lease (e.g. runs this workflow)
     ├── Unauthenticated          no credential, or one that is unknown, expired, revoked (401)
     ├── PermissionDenied         the acting user's role may not do this            (403)
+    ├── Tampered                 stored content no longer matches its recorded hash (500)
     ├── SettingsError            the settings file or environment is wrong
     └── StoreError               the database cannot be reached or opened
 
@@ -153,6 +154,11 @@ class Unauthenticated(OrderhubError):
 
 class PermissionDenied(OrderhubError):
     """The acting user's role may not do this; ask someone with the right role."""
+
+
+class Tampered(OrderhubError):
+    """Stored content (a saved workflow version) no longer matches the hash recorded when it
+    was written: it was edited in the database. Nothing uses it until someone restores it."""
 
 
 class SettingsError(OrderhubError):

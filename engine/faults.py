@@ -13,10 +13,11 @@ or a conflict:
   (``wait``): a timed-out waybill is reconciled by its key when the run goes on, before
   anything else happens, so no carrier is left holding a waybill nobody recorded.
 
-Until runs can park as `waiting` (engine wake, issue 8 item 1) a wait is the run's `retry`
-status with `waiting_note` as its error, which names the system: the next pass of the
-runner — in the same `run` once the system's breaker closes, or the next run — resumes it
-at the node where it stopped.
+While the system's breaker is open, a wait parks the run at the node with a ``system`` wait
+(`engine.runner`), however many tries it had; `engine.system_waits` wakes it once the
+breaker lets a probe through or closes, and the node runs again. A passing fault while the
+breaker stays closed stops the run as ``retry`` instead: the next run tries it again, up to
+its tries.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ reports, each at its place in the document: routes and `next`/`on_error`/`on_una
 to missing nodes (`on_unavailable` only on a node type that calls an external system);
 routes of outcomes a type cannot emit; an outcome routed nowhere that its type does not
 mark as `terminal` (a run would end there with the order half done); exactly one source,
-never a target; nodes the source cannot reach; and any cycle.
+never a target; nodes the source cannot reach; and any cycle. A type's `decisions` (outcomes
+only a wake chooses: a person's decision, restocked, timeout) need no route, and their
+routes may lead back to an earlier node (`retry: waybill`): a person or an event takes them,
+one at a time, so they cannot loop by themselves.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class _Graph:
         self.types = types
         self.report = report
         self.edges: list[tuple[str, str, Path]] = []  # (from, to, where it is written)
+        self.wakes: set[Path] = set()  # edges only a wake takes: they may lead back (retry)
 
     def run(self, nodes: list[tuple[int, dict]]) -> str | None:
         for index, node in nodes:
@@ -77,6 +81,8 @@ class _Graph:
             )
         for outcome, target in routes.items():
             targets.append((target, ("nodes", index, "routes", outcome)))
+            if cls is not None and outcome in cls.decisions:
+                self.wakes.add(("nodes", index, "routes", outcome))
             if cls is not None and outcome not in cls.outcomes:
                 emits = ", ".join(cls.outcomes) or "none"
                 self.report(
@@ -101,7 +107,7 @@ class _Graph:
             return
         node_id = node.get("id", f"#{index + 1}")
         for outcome in cls.outcomes:
-            if outcome in (routes or {}) or outcome in cls.terminal:
+            if outcome in (routes or {}) or outcome in cls.terminal or outcome in cls.decisions:
                 continue
             self.report(
                 ("nodes", index),
@@ -166,7 +172,7 @@ class _Graph:
             state[node_id] = 1
             stack.append(node_id)
             for origin, target, path in self.edges:
-                if origin != node_id:
+                if origin != node_id or path in self.wakes:
                     continue
                 if state.get(target) == 1:
                     loop = [*stack[stack.index(target) :], target]

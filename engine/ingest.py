@@ -16,8 +16,9 @@ from typing import Any
 
 from engine import unreadable as unreadable_mod
 from engine.errors import ConnectorError
+from engine.restock import resume_for_stock
 from engine.runner import RunEnv
-from engine.store import after_sales
+from engine.store import after_sales, documents
 from engine.store import orders as order_store
 from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
@@ -44,6 +45,7 @@ class IngestResult:
     runs: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     not_pulled: dict[str, str] = field(default_factory=dict)  # source part -> why
+    restocked: int = 0  # waiting runs an inventory sync woke (they finish with the others)
 
 
 class PrepareContext:
@@ -69,10 +71,14 @@ class PrepareContext:
     ) -> int:
         """Set on-hand from the ERP's `rows`; first consume the reservations of the outbound
         bill lines `shipped` (fetched before `rows`), in the same transaction with their
-        cursor (see `engine.store.outbound`). Returns the inventory rows written."""
+        cursor (see `engine.store.outbound`). Then wake the orders waiting for stock that now
+        fits (`engine.restock`). Returns the inventory rows written."""
         with self.env.store.engine.begin() as conn:
             done = outbound_store.consume(conn, shipped) if shipped else None
             written = stock_store.sync_inventory(conn, rows)
+        if not self.dry_run:  # orders waiting for stock that now fits go on, oldest paid first
+            woken = resume_for_stock(self.env.store, now=self.env.clock())
+            self._result.restocked += len(woken)
         if done is not None and done.ignored:
             self.warn(
                 f"{len(done.ignored)} ERP outbound bill lines match no reservation of ours "
@@ -195,6 +201,10 @@ async def ingest(
     `on_page` hears of every page once it is stored (a door shows progress with it).
     """
     result = IngestResult()
+    if not env.dry_run:  # any process that resumes one of its runs can build this version
+        wf = env.workflow
+        with env.store.engine.begin() as conn:
+            documents.remember(conn, wf.id, env.version, wf.file, wf.text)
     for node in env.nodes.values():
         if hasattr(node, "prepare"):
             await node.prepare(PrepareContext(env, result))

@@ -21,6 +21,26 @@ from engine.order import Order
 
 
 @dataclass(frozen=True)
+class Wait:
+    """Something a run waits for when its step ends by waiting (see `engine.waits`).
+
+    `kind` is ``queue`` (a person's decision in the queue `key`), ``stock`` (stock of
+    ``SKU@warehouse``), ``system`` (the breaker of the system `key` closing) or ``time``
+    (`until`). `route` is the route a machine waker takes (a queue's decisions are the
+    person's); None runs the waiting node again. `deadline`: past it the team is reminded
+    once and the node's `timeout` route, if it has one, moves the order on.
+    """
+
+    kind: str
+    key: str
+    reason: str
+    route: str | None = None
+    until: datetime | None = None
+    deadline: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a step decided: the route to take, data for later steps and the order's status.
 
@@ -32,6 +52,9 @@ class Outcome:
     detail: dict[str, Any] = field(default_factory=dict)
     status: str | None = None
     reason: str | None = None
+    #: the run parks at this node until one of these wakes it (waits the workflow gives no
+    #: way out of are dropped; with none left the outcome routes as usual)
+    waits: tuple[Wait, ...] = ()
 
 
 class BaseNode:
@@ -40,6 +63,7 @@ class BaseNode:
     source: ClassVar[bool] = False
     side_effects: ClassVar[bool] = False
     terminal: ClassVar[tuple[str, ...]] = ()
+    decisions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Any, node_id: str) -> None:
         self.params = params
@@ -59,6 +83,9 @@ class NodeType(Protocol):
     #: outcomes on which the run may end when the workflow routes them nowhere (finish's
     #: ``done``); every other outcome needs a route or ``next`` (the validator says where)
     terminal: ClassVar[tuple[str, ...]]
+    #: outcomes only a wake chooses (a person's decision, restocked, timeout): they need no
+    #: route (an unrouted one is not offered) and may lead back to an earlier node (retry)
+    decisions: ClassVar[tuple[str, ...]]
 
     def __init__(self, params: BaseModel, node_id: str) -> None: ...
 

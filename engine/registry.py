@@ -41,6 +41,12 @@ def node(type_name: str) -> Callable[[type[T]], type[T]]:
                 f"node type {type_name!r}: `terminal` must be a tuple of its outcomes "
                 f"(the ones a run may end on), got {terminal!r}"
             )
+        decisions = getattr(cls, "decisions", ())
+        if not isinstance(decisions, tuple) or not set(decisions) <= set(outcomes):
+            raise TypeError(
+                f"node type {type_name!r}: `decisions` must be a tuple of its outcomes "
+                f"(the ones only a wake chooses), got {decisions!r}"
+            )
         if not (cls.__doc__ or "").strip():
             raise TypeError(f"node type {type_name!r} needs a one-line docstring")
         existing = _types.get(type_name)
@@ -50,6 +56,7 @@ def node(type_name: str) -> Callable[[type[T]], type[T]]:
         cls.source = getattr(cls, "source", False)  # type: ignore[attr-defined]
         cls.side_effects = getattr(cls, "side_effects", False)  # type: ignore[attr-defined]
         cls.terminal = terminal  # type: ignore[attr-defined]
+        cls.decisions = decisions  # type: ignore[attr-defined]
         _types[type_name] = cls
         return cls
 
@@ -79,6 +86,7 @@ def describe(cls: type) -> dict[str, Any]:
         "summary": (cls.__doc__ or "").strip().splitlines()[0],
         "outcomes": list(cls.outcomes),
         "terminal": list(cls.terminal),
+        "decisions": list(cls.decisions),
         "source": cls.source,
         "side_effects": cls.side_effects,
         "params": properties,

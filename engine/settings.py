@@ -1,6 +1,6 @@
 """Settings: `orderhub.toml` (or `$ORDERHUB_CONFIG`) plus `ORDERHUB_<SYSTEM>_<KEY>` overrides.
 
-    [youzan]  base_url, access_token, timeout_s
+    [youzan]  base_url, access_token, client_id, client_secret (its pushes), timeout_s
     [douyin]  base_url, app_key, app_secret, access_token, timeout_s
     [h5]      base_url, api_key, webhook_secret, timeout_s
     [erp]     base_url, acct, user, password, timeout_s
@@ -11,6 +11,8 @@
     [db]      url                      (or ORDERHUB_DB)
     [cli]     as = "USER:ROLE"         (or ORDERHUB_AS): who acts at the command line
               token = "oht_…"          (or ORDERHUB_TOKEN): the API token the CLI acts with
+    [scheduler] summary_at = "08:30", timezone = "Asia/Shanghai", sender_every_s = 5,
+              pushes_every_s = 5, sync_every_s = 10   (orderhub scheduler; these defaults)
 
 Every system also takes timeout_s, retries, backoff_s, max_connections, breaker_threshold
 (5), breaker_cooldown_s (the first cool-down, 2), breaker_max_cooldown_s (300), rate_per_s
@@ -45,6 +47,7 @@ SECRET_KEYS = frozenset(
         "app_secret",
         "api_key",
         "webhook_secret",
+        "client_secret",
         "password",
         "check_word",
         "key",
@@ -74,13 +77,14 @@ class Settings:
     source: str | None = None
     cli_as: str | None = None  # [cli] as: who acts at the command line, USER:ROLE
     cli_token: str | None = None  # [cli] token: the API token the command line acts with
+    scheduler: dict[str, Any] = field(default_factory=dict)  # [scheduler], as written
 
     def __repr__(self) -> str:
         systems = {name: mask(values) for name, values in self.systems.items()}
         return (
             f"Settings(systems={systems!r}, db={_mask_url(self.db)!r}, "
             f"source={self.source!r}, cli_as={self.cli_as!r}, "
-            f"cli_token={MASK if self.cli_token else None!r})"
+            f"cli_token={MASK if self.cli_token else None!r}, scheduler={self.scheduler!r})"
         )
 
     __str__ = __repr__
@@ -117,7 +121,15 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
         for key, cast in NUMBER_KEYS.items():
             if key in values:
                 values[key] = _cast(name, key, values[key], cast)
-    return Settings(systems=systems, db=db, source=source, cli_as=cli_as, cli_token=cli_token)
+    scheduler = _section(file, data, "scheduler")
+    return Settings(
+        systems=systems,
+        db=db,
+        source=source,
+        cli_as=cli_as,
+        cli_token=cli_token,
+        scheduler=scheduler,
+    )
 
 
 def render_toml(systems: Mapping[str, Mapping[str, Any]]) -> str:
@@ -136,7 +148,7 @@ def mask(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in values.items()}
 
 
-_NOT_SYSTEMS = ("db", "cli")
+_NOT_SYSTEMS = ("db", "cli", "scheduler")
 
 
 def _section(file: Path, data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""Runs waiting for a system go on by themselves once it is back, within the same `run`.
+"""Runs waiting for a system go on once it is back: within the same `run`, or the next one.
 
-`resume_waiting` is the seam until runs can park as `waiting` and be woken (issue 8 item
-1): while runs of one workflow version wait for external systems (see `engine.faults`), it
-watches each system's breaker. When a cool-down is over it resumes the system's oldest
-waiting run — its call is the single probe that half-opens the breaker, in any process —
-and once the breaker is closed it resumes every run waiting for that system. It returns
-when nothing waits any more, or after `patience_s` in which no waiting run went on.
+A run whose call met an open breaker parks at its node with a ``system`` wait (see
+`engine.runner`). `resume_waiting` watches the breakers of the systems such runs wait for:
+when a cool-down is over it wakes the system's oldest waiting run — its call is the single
+probe that half-opens the breaker, in any process — and once the breaker is closed it wakes
+every run waiting for that system (`engine.waits.wake`, so each run is woken once whoever
+else wakes). Woken runs are finished by the caller's dispatcher, each on its own version. It
+returns when nothing waits any more, or after `patience_s` in which no waiting run went on.
 """
 
 from __future__ import annotations
@@ -16,65 +17,46 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
-from engine.faults import WAITING
 from engine.store import Store
-from engine.store.models import OrderRow, RunRow, utcnow
+from engine.store.models import utcnow
+from engine.store.waits import open_waits
+from engine.waits import wake
 
 #: longest nap between two looks at the breakers
 MAX_NAP_S = 2.0
 
 
-def waiting_by_system(store: Store, workflow_id: str, version: str) -> dict[str, list[int]]:
-    """Run ids of the version waiting for each system, oldest order first."""
-    prefix = WAITING.split("{", 1)[0]
-    query = (
-        select(RunRow.id, RunRow.error)
-        .join(OrderRow, OrderRow.id == RunRow.order_pk)
-        .where(
-            RunRow.workflow_id == workflow_id,
-            RunRow.version == version,
-            RunRow.status == "retry",
-            RunRow.error.startswith(prefix),
-        )
-        .order_by(OrderRow.created_at, OrderRow.channel, OrderRow.order_id)
-    )
+def waiting_by_system(store: Store, workflow_id: str | None = None) -> dict[str, list[int]]:
+    """Run ids waiting for each system (of one workflow when given), oldest paid first."""
     found: dict[str, list[int]] = defaultdict(list)
     with store.engine.connect() as conn:
-        for run_id, error in conn.execute(query):
-            found[error[len(prefix) :].split(":", 1)[0]].append(run_id)
+        for wait in open_waits(conn, "system"):
+            if workflow_id is None or wait.workflow_id == workflow_id:
+                found[wait.key].append(wait.run_id)
     return dict(found)
 
 
 async def resume_waiting(
     store: Store,
     workflow_id: str,
-    version: str,
     book: Any,
     run_all: Callable[[list[int]], Any],
     *,
     patience_s: float,
-    recovered: set[str] | None = None,
 ) -> int:
-    """Resume runs waiting for systems as their breakers allow; returns how many went on.
+    """Wake and finish the workflow's runs waiting for systems as their breakers allow;
+    returns how many went on.
 
     `book` is the process's breaker book (its `read` and, when it has one, `forget`);
-    `run_all(run_ids)` is awaited to finish runs (the dispatcher's). Only runs waiting for
-    a system in an outage are resumed: its breaker is open now, was seen open here, or is
-    in `recovered` (systems that recovered during this run: the book's `on_recovered`).
-    A run that met a plain failure of a system whose breaker stayed closed is left for the
-    next run, as its tries allow."""
-    outage = recovered if recovered is not None else set()
+    `run_all(run_ids)` is awaited to finish woken runs (the dispatcher's)."""
     resumed, fewest = 0, None
     deadline = time.monotonic() + patience_s
     while True:
-        waiting = waiting_by_system(store, workflow_id, version)
-        if hasattr(book, "forget"):
-            book.forget()
-        waiting = {s: ids for s, ids in waiting.items() if s in outage or _down(book, s)}
+        waiting = waiting_by_system(store, workflow_id)
         if not waiting:
             return resumed
+        if hasattr(book, "forget"):
+            book.forget()
         count = sum(len(ids) for ids in waiting.values())
         if fewest is None or count < fewest:  # progress: be patient again
             fewest, deadline = count, time.monotonic() + patience_s
@@ -84,14 +66,10 @@ async def resume_waiting(
         for system, run_ids in waiting.items():
             state = book.read(system)
             verdict = state.verdict(now)
-            if verdict != "pass":
-                outage.add(system)
-            if verdict == "pass":
-                if system in outage:  # it is back: everyone waiting for it goes on, once
-                    ready += run_ids
-                    outage.discard(system)
-            elif verdict == "probe":
-                ready.append(run_ids[0])  # one run's call is the probe
+            if verdict == "pass":  # it is back: everyone waiting for it goes on, once
+                ready += _wake(store, system, run_ids, "back")
+            elif verdict == "probe":  # one run's call is the probe
+                ready += _wake(store, system, run_ids[:1], "probe")
             elif state.retry_at is not None:
                 naps.append((state.retry_at - now).total_seconds())
         if ready:
@@ -101,5 +79,7 @@ async def resume_waiting(
         await asyncio.sleep(max(0.05, min(*naps, deadline - time.monotonic())))
 
 
-def _down(book: Any, system: str) -> bool:
-    return book.read(system).state != "closed"
+def _wake(store: Store, system: str, run_ids: list[int], why: str) -> list[int]:
+    note = f"{system} is back" if why == "back" else f"{system}'s breaker lets a probe through"
+    woken = wake(store, "system", system, None, f"breaker {system}", note=note, run_ids=run_ids)
+    return [w.run_id for w in woken]

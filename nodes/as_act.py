@@ -29,15 +29,16 @@ class PlatformAct(BaseNode):
         key = ctx.effect_key()
         prior = await ctx.begin_effect(key, act)
         if prior is not None and prior.status == "succeeded":
-            status = prior.result["status"]
+            status, by_platform = prior.result["status"], prior.result.get("by_platform", False)
         else:
             # a STARTED prior (a run stopped during the call) is reconciled by `act`: it
             # reads the request first and does nothing when the act already took effect
             remark = str(ctx.fact("reason") or "") if act == "refuse" else ""
             channel = ctx.connectors.after_sales[order.channel]
             fresh = await channel.act(request["aftersale_id"], act, remark=remark, key=key)
-            status = fresh["status"]
-            ctx.end_effect(key, {"status": status})
+            status, by_platform = fresh["status"], bool(fresh.get("system_refund"))
+            ctx.end_effect(key, {"status": status, "by_platform": by_platform})
         if status == "closed":
             return Outcome("closed", {"platform_status": status}, reason="closed by the buyer")
-        return Outcome("done", {"platform_status": status, "act": act})
+        # the platform may have refunded by itself before the parcel arrived: nothing to do
+        return Outcome("done", {"platform_status": status, "act": act, "by_platform": by_platform})

@@ -1,5 +1,6 @@
 """The `classify_request` node: refund only, return and refund, or exchange — or already
-settled by the platform (closed by the buyer, refunded by the platform itself)."""
+settled by the platform (closed by the buyer, a refund-only request refunded by the
+platform itself; a return the platform refunded still comes back and is restocked)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class ClassifyRequest(BaseNode):
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         request = request_of(order)
-        if request.get("system_refund"):
+        if request.get("system_refund") and request["type"] == "refund_only":
             return Outcome("refunded_by_platform", {"type": request["type"]})
         if request["status"] == "closed":
             return Outcome("closed", {"type": request["type"]}, reason="closed by the buyer")

@@ -38,9 +38,12 @@ class SettleRequest(BaseNode):
         elif self.params.mark == "refund":
             whole = Decimal(str(ctx.fact("order_amount") or "0"))
             mark = "refunded" if Decimal(request["refund"]) >= whole else "partly_refunded"
+        state = self.params.state
+        if state == "refunded" and ctx.fact("by_platform"):  # refunded before it came back
+            state = "refunded_by_platform"
         view = ctx.store.after_sales()
         if mark is not None:
-            view.set_state(self.params.state, original_mark=mark)
+            view.set_state(state, original_mark=mark)
         else:
-            view.set_state(self.params.state)
-        return Outcome("done", {"mark": mark}, status=self.params.state)
+            view.set_state(state)
+        return Outcome("done", {"mark": mark}, status=state)

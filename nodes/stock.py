@@ -15,7 +15,12 @@ from engine.registry import node
 
 @node("stock_check")
 class StockCheck(BaseNode):
-    """Reserve the order's lines in its warehouse; hold it when stock runs below safety."""
+    """Reserve the order's lines in its warehouse; hold it when stock runs below safety.
+
+    On `out` and `low` its detail says what would let the order go on (``restock``: the
+    lines to reserve, or the SKUs to see back at the safety level); a queue node that routes
+    ``restocked`` waits for that stock (see `engine.restock`).
+    """
 
     class Params(BaseModel):
         safety_stock: int = Field(10, ge=0, description="hold orders that leave less than this")
@@ -58,8 +63,11 @@ class StockCheck(BaseNode):
         left = ctx.store.reserve(warehouse, dict(lines))
         if left is None:
             skus = ",".join(sorted(lines))
+            restock = {"warehouse": warehouse, "reserve": dict(sorted(lines.items()))}
             return Outcome(
-                "out", {"warehouse": warehouse}, reason=f"out of stock: {skus}@{warehouse}"
+                "out",
+                {"warehouse": warehouse, "restock": restock},
+                reason=f"out of stock: {skus}@{warehouse}",
             )
         low = sorted(sku for sku, n in left.items() if n < self.params.safety_stock)
         if not low:
@@ -73,6 +81,9 @@ class StockCheck(BaseNode):
                     f"(safety stock {self.params.safety_stock})",
                 )
         subjects = ",".join(f"{sku}@{warehouse}" for sku in low)
+        restock = {"warehouse": warehouse, "above": self.params.safety_stock, "skus": low}
         return Outcome(
-            "low", {"warehouse": warehouse, "left": left}, reason=f"below safety stock: {subjects}"
+            "low",
+            {"warehouse": warehouse, "left": left, "restock": restock},
+            reason=f"below safety stock: {subjects}",
         )

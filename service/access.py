@@ -23,6 +23,7 @@ _READ_ALL = {
     "audit.list",
     "audit.verify",
     "runs.list",
+    "outbox.status",
 }
 _CHANGE = {
     "versions.save",
@@ -32,6 +33,7 @@ _CHANGE = {
     "runs.retry",
     "runs.start",
     "systems.change",
+    "outbox.send",
 }
 
 _ROLES_ADMIN = {"roles.grant", "roles.revoke", "roles.list"}
@@ -85,8 +87,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "warehouse": frozenset({"versions.list", "versions.show"} | _ORDERS | _ADDRESS | _RETURNS),
     "finance": frozenset({"versions.list", "versions.show", "reports.read"} | _ORDERS | _INSIGHTS),
-    # orderhub's own scheduler: it starts runs of active versions, nothing else
-    "scheduler": frozenset({"runs.start"}),
+    # orderhub's own scheduler: it starts runs of active versions and sends the outbox
+    "scheduler": frozenset({"runs.start", "outbox.send"}),
 }
 ACTIONS = frozenset().union(*ALLOWED.values())
 

@@ -1,4 +1,4 @@
-"""Use case: take an after-sales request the H5 mall pushed (webhook), once.
+"""Use cases: take after-sales requests pushed by the H5 mall, Youzan and Douyin, once.
 
 `receive_h5_push(store, actor, ref, …)` is what the API's webhook door calls with the raw
 body and the ``X-Timestamp`` / ``X-Signature`` headers: the signature is checked with the
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors import build_connectors
-from engine.errors import InvalidInput, PermissionDenied, Rejected
+from connectors.douyin_aftersale import pushed_ids as douyin_ids
+from connectors.youzan_refunds import pushed_ids as youzan_ids
+from engine.errors import ConnectorError, InvalidInput, PermissionDenied, Rejected
 from engine.ingest import IngestResult, store_orders
 from engine.runner import RunEnv
 from engine.store import Store
@@ -85,4 +87,51 @@ async def receive_h5_push(
     finally:
         if env is not None:
             env.close()
+        await connectors.aclose()
+
+
+async def receive_platform_push(
+    store: Store,
+    actor: Actor,
+    ref: str,
+    *,
+    systems: dict[str, dict[str, Any]],
+    channel: str,
+    body: bytes,
+    workflow: Workflow | None = None,
+) -> list[PushResult]:
+    """Take a Youzan (``trade_refund_*``) or Douyin (tags 200–207) after-sales push: each
+    request it names is read again from the platform and stored as a pull would (a push is
+    only a hint, so a duplicate, out-of-order or forged one can do no more than a pull)."""
+    require(actor, "runs.start")
+    readers = {"youzan": youzan_ids, "douyin": douyin_ids}
+    if channel not in readers:
+        raise InvalidInput("channel must be youzan or douyin", field="channel")
+    try:
+        ids = readers[channel](json.loads(body))
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise InvalidInput(f"the body is not a {channel} push", field="body") from None
+    target = resolve(store, ref, workflow)
+    connectors = build_connectors(systems)
+    env = RunEnv(target.workflow, store, connectors, draft=target.draft)
+    results = []
+    try:
+        env.writer.commit()
+        for aftersale_id in ids:
+            try:
+                request = await connectors.after_sales[channel].detail(aftersale_id)
+            except ConnectorError as exc:
+                raise InvalidInput(
+                    f"{channel} after-sales {aftersale_id} could not be read ({exc}); the next "
+                    "pull finds it",
+                    field="body",
+                ) from None
+            result = IngestResult()
+            with store.engine.begin() as conn:
+                store_orders(env, conn, [(item_of(channel, request), {"pushed": True})], result)
+            new_run = result.runs[0] if result.changed else None
+            results.append(PushResult(f"{channel}:as-{aftersale_id}", new_run))
+        return results
+    finally:
+        env.close()
         await connectors.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from engine.store.db import check_url
 from engine.workflow import Workflow
 from service import logfile
 from service.access import Actor
+from service.automation_cli import outbox_app, scheduler
 from service.cli_common import AS, database_url, fail
 from service.console import (
     RunDisplay,
@@ -50,6 +52,7 @@ from service.serve_cli import serve
 from service.systems_cli import systems_app
 from service.targets import is_file, load_file, resolve
 from service.tokens_cli import token_app
+from service.ui_cli import ui
 from service.versions_cli import audit_app, versions_app
 
 app = typer.Typer(
@@ -67,11 +70,18 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(insights_app, name="insights")
 app.add_typer(import_app, name="import")
+app.command("ui")(ui)
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.add_typer(returns_app, name="returns")
 app.add_typer(systems_app, name="systems")
+app.add_typer(outbox_app, name="outbox")
+app.command()(scheduler)
 
+#: `run`'s exit status when it ran but orders wait for a system (or a time: a retry later);
+#: orders waiting for a person's decision or for stock are the workflow's normal course
+WAITING_EXIT = 3
+MACHINE_WAITS = ("system ", "time")
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
 
 
@@ -128,6 +138,10 @@ def run(
 
     It runs as --as, ORDERHUB_AS or [cli] as; on a store where nobody holds a role yet,
     as your login in the role admin. It needs the role admin or ops_manager.
+
+    It says how many orders wait and for what (a decision in a queue, stock, a system, a
+    time). Exit status: 3 when orders wait for a system or a time, 1 on an error or a
+    channel that was not pulled, else 0.
     """
     if quiet and verbose:
         typer.echo("error: --quiet and --verbose contradict each other; give one", err=True)
@@ -149,6 +163,8 @@ def run(
         typer.echo(f"error: {channel} was not pulled ({why}); the next run tries again", err=True)
     if result["not_pulled"]:
         raise typer.Exit(1)
+    if any(thing.startswith(MACHINE_WAITS) for thing in result["waiting"]):
+        raise typer.Exit(WAITING_EXIT)  # orders wait for a system: a scheduler must see it
 
 
 @app.command()
@@ -156,22 +172,34 @@ def demo(
     orders: int = typer.Option(1200, min=1, help="orders in the generated day"),
     seed: int = typer.Option(42, help="generator seed"),
     db: str | None = typer.Option(None, help="database URL (default: a fresh temporary file)"),
+    keep: bool = typer.Option(
+        False, "--keep", help="keep the temporary folder (scenario, database, report) to look at"
+    ),
 ) -> None:
-    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle."""
+    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle.
+
+    Everything goes in a temporary folder, removed at the end unless --keep.
+    """
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
-    path = workdir / f"intake-{orders}-s{seed}.json"
-    write_scenario(generate_scenario(orders, seed), path)
-    console.print(f"generated {orders} orders (seed {seed}) in {path}")
-    options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
-    result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
-    expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
-    diffs = compare_with_expected(result, expected)
-    if diffs:
-        errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
-        raise typer.Exit(1)
-    console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    try:
+        path = workdir / f"intake-{orders}-s{seed}.json"
+        write_scenario(generate_scenario(orders, seed), path)
+        console.print(f"generated {orders} orders (seed {seed})")
+        options = RunOptions(path, db or str(workdir / "demo.db"), workdir / "report.json")
+        result = _run(str(DEFAULT_WORKFLOW), load_workflow(DEFAULT_WORKFLOW), options)
+        expected = json.loads(path.read_text(encoding="utf-8"))["expected"]
+        diffs = compare_with_expected(result, expected)
+        if diffs:
+            errors.print("report differs from the scenario's oracle:\n" + "\n".join(diffs))
+            raise typer.Exit(1)
+        console.print("[green]the report reproduces the scenario's independent oracle exactly[/]")
+    finally:
+        if keep:
+            console.print(f"kept the scenario, database and report in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @app.command()
@@ -337,6 +365,13 @@ def _run(ref: str, wf: Workflow | None, options: RunOptions) -> dict[str, Any]:
             f"{summary.outcomes['retry']} run(s) stopped on a passing fault; the next run "
             "tries them again from where they stopped (orderhub runs list)",
             err=True,
+        )
+    result["waiting"] = outcome.waiting
+    if outcome.waiting and not quiet:
+        what = ", ".join(f"{n} for {thing}" for thing, n in outcome.waiting.items())
+        typer.echo(  # part of the summary, so on standard output with it
+            f"{outcome.waiting_orders} orders are waiting: {what} (orderhub queue list; a "
+            "decision, stock or the system coming back lets them go on)"
         )
     if options.report is not None:
         options.report.write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")

@@ -40,6 +40,7 @@ HINTS = {
     "base": "give it with --base N",
     "confirm": "add --confirm",
     "as": "or pass --as USER:ROLE",
+    "head": "give --head what `orderhub audit head` printed",
     "expires": "give it with --expires DAYS",
 }
 

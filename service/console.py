@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 from typing import Any, Literal
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -24,8 +24,37 @@ from service.intake import IntakeSummary
 from service.logfile import mask_personal
 from service.running import RunOutcome, Watch
 
-console = Console()
-errors = Console(stderr=True)
+#: how wide a table may grow when it goes to a file or a pipe: as wide as its content
+PIPE_WIDTH = 10_000
+
+
+class _Console(Console):
+    """A rich console as wide as a terminal on a terminal, and unbounded in a pipe.
+
+    Rich lays out for 80 columns when it finds no terminal, which cuts a table piped to a
+    file (``li.wei:op…``), even where ``COLUMNS`` is exported (pytest's workers set it to
+    80); in a pipe nothing is cut.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if "width" not in options:
+            self._width = None  # rich fixed it from COLUMNS; a terminal's own size wins
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or self._width is not None:
+            return size
+        return ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = _Console()
+errors = _Console(stderr=True)
 
 Verbosity = Literal["quiet", "normal", "verbose"]
 

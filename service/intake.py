@@ -14,11 +14,13 @@ from connectors.breaker import BreakerState
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import OnPage, ingest
 from engine.outbox import drain_outbox
-from engine.runner import RunEnv, Runner
+from engine.runner import RunEnv
 from engine.store import Store
 from engine.store.breakers import StoreBook
 from engine.system_waits import resume_waiting
+from engine.waits import sweep
 from engine.workflow import Workflow
+from service.resume import environments_around, finish_woken
 
 #: how long a run keeps probing systems its waiting orders need once nothing else moves
 SYSTEM_WAIT_S = 5.0
@@ -31,6 +33,8 @@ class IntakeSummary:
     pulled: int = 0
     changed: int = 0
     runs: int = 0
+    resumed: int = 0  # woken runs finished after the new ones (a decision, a restock…)
+    reminded: int = 0  # orders past their queue's wait limit the team was reminded of
     outcomes: Counter = field(default_factory=Counter)
     messages_sent: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -68,17 +72,16 @@ async def run_intake(
     """Pull new and changed orders, then finish every unfinished run of the workflow.
 
     Unfinished runs include those a passing fault stopped on an earlier call: each call tries
-    them once more, up to `max_attempts` tries in all (while a system's breaker is open, the
-    runs waiting for it wait however many tries they had). With `system_wait_s`, runs
-    waiting for a system are resumed in this call as soon as its breaker lets a probe
-    through and then closes (`engine.system_waits`), until none waits or nothing has moved
-    for that long.
+    them once more, up to `max_attempts` tries in all. A run that meets a system whose breaker
+    is open parks, waiting for it, however many tries it had; with `system_wait_s`, such
+    runs (of any version) are woken in this call as soon as the breaker lets a probe through
+    and then closes (`engine.system_waits`), until none waits or nothing has moved for that
+    long — else a later call wakes them.
     """
     started = time.perf_counter()
     summary = IntakeSummary()
     connectors = build_connectors(systems)
-    book, recovered = StoreBook(store, BreakerState), set()
-    book.on_recovered.append(lambda event: recovered.add(event.state.system))
+    book = StoreBook(store, BreakerState)
     connectors.share_breakers(book)  # one breaker per system, shared by every process
     env = None
     try:
@@ -86,6 +89,9 @@ async def run_intake(
         pulled = await ingest(env, since=since, until=until, on_page=on_page)
         summary.pulled, summary.changed = pulled.pulled, pulled.changed
         summary.warnings, summary.not_pulled = pulled.warnings, pulled.not_pulled
+        if not env.dry_run:  # time waits that came, reminders and timeouts past wait limits
+            swept = sweep(store, env.clock())
+            summary.reminded = swept.reminded
         run_ids = unfinished_runs(store, workflow.id, env.version)
         summary.runs = len(run_ids)
 
@@ -96,20 +102,22 @@ async def run_intake(
             if progress is not None:
                 progress("run", len(ended), len(run_ids))
 
-        dispatcher = EmbeddedDispatcher(Runner(env), concurrency)
+        envs = environments_around(env)
+        dispatcher = EmbeddedDispatcher(envs, concurrency)
         await dispatcher.run_all(run_ids, on_done=done)
         if system_wait_s > 0:  # runs waiting for a system go on when it is back
             await resume_waiting(
                 store,
                 workflow.id,
-                env.version,
                 book,
                 lambda ids: dispatcher.run_all(ids, on_done=done),
                 patience_s=system_wait_s,
-                recovered=recovered,
             )
         summary.outcomes = Counter(ended.values())
         env.writer.commit()
+        # runs woken meanwhile (a restock, a decision taken while this run held the
+        # workflow), of any version: each finishes on the version it is pinned to
+        summary.resumed = await finish_woken(envs, workflow.id, concurrency=concurrency)
         summary.messages_sent = await drain_outbox(store, connectors)
     finally:
         if env is not None:

@@ -8,7 +8,7 @@ phone masked as ``138****5678`` wherever it could appear (fields, errors, step d
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Row
 
 from engine.errors import InvalidInput, NotFound
 from engine.store import Store
-from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, Waybill
+from engine.store.models import OrderRow, QueueItem, RunRow, StepRow, WaitRow, Waybill
 from service.access import Actor, allowed, require
 from service.masking import ContactMask
 from versions.store import list_versions, pick_version
@@ -90,6 +90,20 @@ class Run:
     started_at: datetime | None
     finished_at: datetime | None
     steps: list[Step]
+    active_number: int | None = None  # the workflow's active version when this was read
+
+    @property
+    def pinned(self) -> str | None:
+        """For a run that has not ended on a version no longer active: that it finishes on
+        its own version (a waiting run stays pinned to the version it started on)."""
+        if self.status not in ("waiting", "woken", "retry", "pending", "running"):
+            return None
+        if self.active_number is None or self.version_number == self.active_number:
+            return None
+        return (
+            f"pinned to {self.label}; the active version is now v{self.active_number}, "
+            f"this run finishes on {self.label}"
+        )
 
     @property
     def label(self) -> str:
@@ -108,6 +122,25 @@ class QueueEntry:
 
 
 @dataclass(frozen=True)
+class WaitInfo:
+    """Something a run of the order waited (or waits) for, and what ended it."""
+
+    run_id: int
+    node_id: str
+    kind: str  # queue, stock, system, time
+    key: str
+    reason: str
+    since: datetime
+    status: str  # open, woken, done, dropped
+    offers: list[str]
+    deadline: datetime | None
+    woken_at: datetime | None
+    woken_by: str | None
+    route: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
 class WaybillInfo:
     carrier: str
     waybill_no: str
@@ -123,12 +156,14 @@ class OrderHistory:
     runs: list[Run]
     queue: list[QueueEntry]
     waybills: list[WaybillInfo]
+    waits: list[WaitInfo] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 UTC, each run with its `label`."""
         data = asdict(self)
         for run, plain in zip(self.runs, data["runs"], strict=True):
             plain["label"] = run.label
+            plain["pinned"] = run.pinned
         return _jsonable(data)
 
 
@@ -163,12 +198,17 @@ def order_history(store: Store, actor: Actor, ref: str) -> OrderHistory:
         steps = _steps_of(conn, [run.id for run in runs], mask)
         queue = _queue_of(conn, order.id, mask)
         waybills = _waybills_of(conn, order.id)
-    numbers = _version_numbers(store, runs)
+        waits = _waits_of(conn, order.id, mask)
+    numbers, active = _version_numbers(store, runs)
     return OrderHistory(
         order=_order_info(order, mask, allowed(actor, "orders.address")),
-        runs=[_run(run, numbers[run.id], steps[run.id], mask) for run in runs],
+        runs=[
+            _run(run, numbers[run.id], steps[run.id], mask, active.get(run.workflow_id))
+            for run in runs
+        ],
         queue=queue,
         waybills=waybills,
+        waits=waits,
     )
 
 
@@ -256,14 +296,42 @@ def _waybills_of(conn: Connection, order_pk: int) -> list[WaybillInfo]:
     ]
 
 
-def _version_numbers(store: Store, runs: list[Row]) -> dict[int, int | None]:
-    """run id -> the number of the saved version it ran on (None: never saved)."""
+def _version_numbers(
+    store: Store, runs: list[Row]
+) -> tuple[dict[int, int | None], dict[str, int | None]]:
+    """run id -> the number of the saved version it ran on (None: never saved), and
+    workflow id -> its active version's number."""
     versions = {wf: list_versions(store, wf) for wf in {run.workflow_id for run in runs}}
     numbers: dict[int, int | None] = {}
     for run in runs:
         saved = pick_version(versions[run.workflow_id], run.version, run.created_at)
         numbers[run.id] = saved.number if saved is not None else None
-    return numbers
+    active = {
+        wf: next((v.number for v in listed if v.active), None) for wf, listed in versions.items()
+    }
+    return numbers, active
+
+
+def _waits_of(conn: Connection, order_pk: int, mask: ContactMask) -> list[WaitInfo]:
+    rows = conn.execute(select(WaitRow).where(WaitRow.order_pk == order_pk).order_by(WaitRow.id))
+    return [
+        WaitInfo(
+            run_id=w.run_id,
+            node_id=w.node_id,
+            kind=w.kind,
+            key=w.key,
+            reason=mask(w.reason),
+            since=_aware(w.since),
+            status=w.status,
+            offers=list(w.offers or []),
+            deadline=_aware(w.deadline),
+            woken_at=_aware(w.woken_at),
+            woken_by=w.woken_by,
+            route=w.woken_route,
+            note=mask(w.note),
+        )
+        for w in rows
+    ]
 
 
 def _order_info(order: Row, mask: ContactMask, address: bool) -> OrderInfo:
@@ -289,7 +357,9 @@ def _order_info(order: Row, mask: ContactMask, address: bool) -> OrderInfo:
     )
 
 
-def _run(run: Row, number: int | None, steps: list[Step], mask: ContactMask) -> Run:
+def _run(
+    run: Row, number: int | None, steps: list[Step], mask: ContactMask, active: int | None
+) -> Run:
     return Run(
         id=run.id,
         workflow_id=run.workflow_id,
@@ -304,6 +374,7 @@ def _run(run: Row, number: int | None, steps: list[Step], mask: ContactMask) -> 
         started_at=_aware(run.started_at),
         finished_at=_aware(run.finished_at),
         steps=steps,
+        active_number=active,
     )
 
 

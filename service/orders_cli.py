@@ -11,7 +11,7 @@ from rich.cells import cell_len
 
 from service import orders
 from service.cli_common import AS, DB, JSON, call_as, print_json
-from service.orders import OrderHistory, OrderInfo, Run
+from service.orders import OrderHistory, OrderInfo, Run, WaitInfo
 
 orders_app = typer.Typer(
     help="Orders: what orderhub did with one, and the newest ones.", no_args_is_help=True
@@ -66,11 +66,28 @@ def history_lines(history: OrderHistory) -> list[str]:
         )
     for item in history.queue:
         lines.append(f"queue     {item.queue} ({item.status}): {item.reason}")
+    for wait in history.waits:
+        lines.append(_wait_line(wait))
     if not history.runs:
         lines += ["", "no runs yet"]
     for run in history.runs:
         lines += ["", *_run_lines(run)]
     return lines
+
+
+def _wait_line(wait: WaitInfo) -> str:
+    what = f"{wait.kind} {wait.key}".strip()
+    line = f"waits     {what} at {wait.node_id} since {_when(wait.since)}: {wait.reason}"
+    if wait.status == "open":
+        if wait.offers and wait.kind == "queue":
+            line += f" (decisions: {', '.join(wait.offers)})"
+        if wait.deadline is not None:
+            line += f" (remind after {_when(wait.deadline)})"
+        return line
+    if wait.status in ("woken", "done"):
+        how = f" → {wait.route}" if wait.route else " (ran the node again)"
+        return line + f"; woken by {wait.woken_by} {_when(wait.woken_at)}{how}"
+    return line + f"; {wait.status}" + (f" ({wait.note})" if wait.note else "")
 
 
 def _order_lines(order: OrderInfo) -> list[str]:
@@ -100,6 +117,8 @@ def _run_lines(run: Run) -> list[str]:
     ]
     if run.error:
         lines.append(f"  error: {_first_line(run.error)}")
+    if run.pinned:
+        lines.append(f"  {run.pinned}")
     rows = [
         (
             str(s.attempt),

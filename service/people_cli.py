@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import typer
 
-from service import review, roles
-from service.cli_common import AS, DB, JSON, call_as, print_json
+from service import passwords, review, roles
+from service.cli_common import AS, DB, JSON, call_as, print_json, settings
 
 users_app = typer.Typer(help="Who holds which role: grant, revoke, list.", no_args_is_help=True)
 queue_app = typer.Typer(help="Orders waiting for a person: list and decide.", no_args_is_help=True)
@@ -24,6 +26,22 @@ def revoke(user: str, role: str, reason: str = REASON, db: str | None = DB, as_:
     """Take the role ROLE from USER (admins only)."""
     gone = call_as(db, as_, lambda s, a: roles.revoke(s, a, user, role, reason))
     typer.echo(f"{user} no longer holds {role}" if gone else f"{user} did not hold {role}")
+
+
+@users_app.command("passwd")
+def passwd(
+    user: str,
+    stdin: bool = typer.Option(False, "--stdin", help="read the password from standard input"),
+    db: str | None = DB,
+    as_: str = AS,
+) -> None:
+    """Set USER's password for the editor's sign-in (your own, or anyone's as an admin)."""
+    if stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    call_as(db, as_, lambda s, a: passwords.set_password(s, a, user, password))
+    typer.echo(f"{user}'s password is set")
 
 
 @users_app.command("list")
@@ -55,12 +73,89 @@ def list_queue(
 
 @queue_app.command("decide")
 def decide(
-    ref: str,
-    decision: str = typer.Argument(..., help="release or cancel"),
+    args: list[str] = typer.Argument(
+        None,
+        metavar="REF DECISION [NODE]",
+        help="the order (CHANNEL:ORDER_ID), the decision (release, merge, cancel, retry, "
+        "reroute, restocked) and, optionally, the queue node it waits at; with --all only "
+        "DECISION",
+    ),
     reason: str = REASON,
+    all_: bool = typer.Option(False, "--all", help="decide every order --queue holds"),
+    queue: str | None = typer.Option(None, help="with --all: the queue, e.g. exceptions"),
+    reason_contains: str | None = typer.Option(
+        None, help='with --all: only orders whose reason contains this, e.g. "SF unavailable"'
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="with --all: do not ask first"),
     db: str | None = DB,
     as_: str = AS,
 ) -> None:
-    """Record a reviewer's decision on an order waiting in a queue (audited)."""
-    item = call_as(db, as_, lambda s, a: review.decide(s, a, ref, decision, reason))
-    typer.echo(f"{item.ref} in {item.queue}: {item.status}")
+    """Decide on an order waiting in a queue (audited); its run goes on at once.
+
+    A released duplicate gets its waybill and tracking upload before this returns; a merge
+    links the order to the one it duplicates and ships nothing. With --all, every order of
+    --queue (whose reason contains --reason-contains) is decided alike, after the count is
+    shown and confirmed. The run goes on with the systems of the settings file.
+    """
+    args = args or []
+    if all_:
+        _decide_all(args, reason, queue, reason_contains, yes, db, as_)
+        return
+    if not 2 <= len(args) <= 3 or queue or reason_contains:
+        typer.echo(
+            "error: give REF DECISION [NODE] (or --all --queue Q DECISION for many orders)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    ref, decision, node = args[0], args[1], (args[2] if len(args) == 3 else None)
+    systems = settings().systems
+    done = call_as(
+        db, as_, lambda s, a: review.decide(s, a, ref, decision, reason, node, systems=systems)
+    )
+    typer.echo(f"{done.ref} in {done.queue}: {done.decision}, now {done.status} ({done.note})")
+
+
+def _decide_all(
+    args: list[str],
+    reason: str,
+    queue: str | None,
+    contains: str | None,
+    yes: bool,
+    db: str | None,
+    as_: str | None,
+) -> None:
+    if len(args) != 1 or not queue:
+        typer.echo("error: with --all give --queue Q and one DECISION", err=True)
+        raise typer.Exit(2)
+    decision = args[0]
+    found = call_as(db, as_, lambda s, a: review.matching(s, a, queue, contains))
+    what = f"in {queue}" + (f" whose reason contains {contains!r}" if contains else "")
+    typer.echo(f"{len(found)} orders wait {what}" + ("" if found else ": nothing to decide"))
+    if not found:
+        return
+    for item in found[:5]:
+        typer.echo(f"  {item.ref:<28} {item.reason}")
+    if len(found) > 5:
+        typer.echo(f"  … and {len(found) - 5} more")
+    if not yes and not typer.confirm(f"{decision} all {len(found)}?", default=False):
+        typer.echo("nothing was decided")
+        raise typer.Exit(1)
+    systems = settings().systems
+    done = call_as(
+        db,
+        as_,
+        lambda s, a: review.decide_all(
+            s,
+            a,
+            queue,
+            decision,
+            reason,
+            reason_contains=contains,
+            expected=len(found),
+            systems=systems,
+        ),
+    )
+    statuses = Counter(d.status for d in done)
+    now = ", ".join(f"{status} {n}" for status, n in statuses.most_common())
+    went_on = "went on" if done and done[0].continued else "go on with the running run"
+    typer.echo(f"{decision}: {len(done)} orders decided and {went_on}; now {now}")

@@ -89,21 +89,29 @@ def list_queue(
     return Page(items, total, limit, offset)
 
 
-def decide_one(
-    store: Store, actor: Actor, ref: str, decision: str, reason: str, queue: str | None = None
+async def decide_one(
+    store: Store,
+    actor: Actor,
+    ref: str,
+    decision: str,
+    reason: str,
+    queue: str | None = None,
+    systems: dict[str, dict[str, Any]] | None = None,
 ) -> Decided:
-    """Release or cancel one waiting order (audited)."""
-    item = review.decide(store, actor, ref, decision, reason, queue)
-    return Decided(item.ref, True, item.status, item.queue)
+    """Decide on one waiting order (audited); its run goes on with `systems` when given.
+    The status is the order's queue item's after the decision (released, cancelled…)."""
+    done = await review.decide(store, actor, ref, decision, reason, queue=queue, systems=systems)
+    return Decided(done.ref, True, review.CLOSED[decision], done.queue)
 
 
-def decide_many(
+async def decide_many(
     store: Store,
     actor: Actor,
     refs: list[str],
     decision: str,
     reason: str,
     queue: str | None = None,
+    systems: dict[str, dict[str, Any]] | None = None,
 ) -> list[Decided]:
     """The same decision on each of `refs` (each audited); each result says how it went."""
     require(actor, "queue.decide")
@@ -121,7 +129,7 @@ def decide_many(
     results = []
     for ref in refs:
         try:
-            results.append(decide_one(store, actor, ref, decision, reason, queue))
+            results.append(await decide_one(store, actor, ref, decision, reason, queue, systems))
         except OrderhubError as exc:
             results.append(Decided(ref, False, error=str(exc)))
     return results

@@ -62,6 +62,15 @@ def inspect(
     typer.echo(_next(view))
 
 
+@returns_app.command("figures")
+def figures(db: str | None = DB, as_: str = AS) -> None:
+    """Cycle time per channel and day, return rates per SKU and channel, inspection failures
+    (JSON)."""
+    from service.after_sales_figures import after_sales_figures
+
+    print_json(call_as(db, as_, after_sales_figures))
+
+
 def _line(view: returns.ReturnView) -> str:
     inspect = " inspect" if view.inspect else ""
     result = f" {view.result}" if view.result else ""

@@ -123,7 +123,8 @@ def get_run(store: Store, actor: Actor, run_id: int) -> RunDetail:
         phone = str((order.canonical.get("receiver") or {}).get("phone") or "")
         mask = ContactMask(allowed(actor, "orders.contact"), phone)
         steps = _steps_of(conn, [run.id], mask)[run.id]
-    shown = _run(run, _version_numbers(store, [run])[run.id], steps, mask)
+    numbers, active = _version_numbers(store, [run])
+    shown = _run(run, numbers[run.id], steps, mask, active.get(run.workflow_id))
     return RunDetail(f"{order.channel}:{order.order_id}", shown, shown.label)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.errors import LeaseHeld
 from engine.store import Store, leases
+from engine.store.waits import waiting_counts, waiting_runs
 from engine.workflow import Workflow
 from service.access import Actor, require
 from service.after_sales_report import build_after_sales_report, is_after_sales
@@ -55,6 +56,10 @@ class RunOutcome:
     summary: IntakeSummary
     report: dict[str, Any]
     troubled: dict[str, str] = field(default_factory=dict)  # ref -> why it ended badly
+    #: what the workflow's waiting runs wait for ("queue review", "stock SKU@east", "system
+    #: sf") -> how many
+    waiting: dict[str, int] = field(default_factory=dict)
+    waiting_orders: int = 0  # runs of the workflow that wait (one may wait for two things)
 
 
 def lease_name(workflow_id: str) -> str:
@@ -134,8 +139,20 @@ async def run_workflow(
     report = build_after_sales_report(store) if is_after_sales(wf) else build_report(store, refs)
     report["workflow"] = {"id": wf.id, "version": target.label, "draft": target.draft}
     report["not_pulled"] = summary.not_pulled
+    with store.engine.connect() as conn:
+        counts = waiting_counts(conn, wf.id)
+        waiting_orders = waiting_runs(conn, wf.id)
+    waiting = {f"{kind} {key}".strip(): n for (kind, key), n in counts.items()}
     return RunOutcome(
-        wf.id, target.label, target.draft, str(actor), summary, report, unexpected_outcomes(store)
+        wf.id,
+        target.label,
+        target.draft,
+        str(actor),
+        summary,
+        report,
+        unexpected_outcomes(store),
+        waiting,
+        waiting_orders,
     )
 
 

@@ -16,12 +16,18 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
     db: str | None = DB,
+    with_scheduler: bool = typer.Option(
+        False, "--with-scheduler", help="run the scheduler in the same process (one machine)"
+    ),
 ) -> None:
-    """Serve the HTTP API: every request needs a token (orderhub token create) but /healthz
-    and /readyz; the documentation is at /docs."""
+    """Serve the HTTP API: every request needs a token (orderhub token create) but /healthz,
+    /readyz and the channels' signed pushes (/hooks/h5, /hooks/youzan, /hooks/douyin); the
+    documentation is at /docs."""
     import uvicorn
 
     from service.api import create_app
+    from service.hooks import hooks_router
+    from service.scheduler import schedule_settings, scheduler_router
 
     try:
         read = settings()
@@ -29,7 +35,14 @@ def serve(
     except OrderhubError as exc:
         fail(exc)
     logfile.configure()
-    app = create_app(store, systems=read.systems)
+    routers = [hooks_router(store, read.systems)]
+    if with_scheduler:
+        try:
+            timing = schedule_settings(read.scheduler)
+        except OrderhubError as exc:
+            fail(exc)
+        routers.append(scheduler_router(store, read.systems, timing))
+    app = create_app(store, systems=read.systems, routers=routers)
     typer.echo(f"orderhub API on http://{host}:{port} (docs at /docs), database {store.url}")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", **_fast())

@@ -14,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from connectors.breaker import BreakerState
 from engine.errors import InvalidInput
-from engine.faults import WAITING
 from engine.store import Store
 from engine.store import breakers as breaker_store
-from engine.store.models import OrderRow, RunRow, utcnow
+from engine.store.models import utcnow
+from engine.store.waits import open_waits
+from engine.waits import wake
 from service.access import Actor, require
 from versions import audit
 
@@ -81,20 +80,15 @@ def set_breaker(store: Store, actor: Actor, system: str, action: str, reason: st
     with store.session() as session, session.begin():
         detail = {"state": state.state, "changed": event is not None}
         audit.record(session, actor, f"breaker.{action}", f"system:{system}", detail, reason)
+    if state.state == "closed":  # the runs waiting for it go on at the next run of theirs
+        wake(store, "system", system, None, by, note=reason)
     return _view(store, state)
 
 
 def _view(store: Store, state: BreakerState) -> SystemView:
-    note = WAITING.format(system=state.system)
-    query = (
-        select(OrderRow.channel, OrderRow.order_id)
-        .join(RunRow, RunRow.order_pk == OrderRow.id)
-        .where(RunRow.status == "retry", RunRow.error.startswith(note, autoescape=True))
-        .order_by(OrderRow.created_at, OrderRow.id)
-    )
     with store.engine.connect() as conn:
         waiting = breaker_store.waiting_runs(conn, state.system)
-        refs = [f"{ch}:{oid}" for ch, oid in conn.execute(query.limit(SHOWN))]
+        refs = [w.ref for w in open_waits(conn, "system", state.system)[:SHOWN]]
     return SystemView(
         system=state.system,
         state=state.state,

@@ -19,7 +19,14 @@ from versions import store as vstore
 from versions.approval import approve
 from versions.audit import AuditEntry
 from versions.diff import Change, semantic_diff, text_diff
-from versions.replay import ReplayReport, input_from_scenario, input_from_store, replay
+from versions.integrity import verify_versions
+from versions.replay import (
+    ReplayReport,
+    input_from_scenario,
+    input_from_store,
+    order_dates,
+    replay,
+)
 from versions.store import Rollback, Version
 
 
@@ -159,10 +166,26 @@ async def replay_version(
     else:
         new = load_workflow(candidate)
     if scenario is not None:
-        data = input_from_scenario(load_scenario(scenario))
-    else:
-        data = input_from_store(store, days or 7, datetime.now(UTC))
-    return await replay(data, base, new)
+        return await replay(input_from_scenario(load_scenario(scenario)), base, new)
+    now = datetime.now(UTC)
+    report = await replay(input_from_store(store, days or 7, now), base, new)
+    if report.orders == 0:
+        report.hint = _empty_range_hint(store, days or 7, now)
+    return report
+
+
+def _empty_range_hint(store: Store, days: int, now: datetime) -> str:
+    """Why a replay of the last `days` days found no orders, and what would find some."""
+    held = order_dates(store)
+    if held is None:
+        return "the store holds no orders yet: replay a scenario's orders instead"
+    first, last = held
+    needed = (now.replace(tzinfo=None) - first).days + 1
+    return (
+        f"no order in the store was created in the last {days} day(s); it holds orders "
+        f"created {first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC): replay the last {needed} days "
+        "to include them all, or a scenario's orders"
+    )
 
 
 def approve_version(store: Store, actor: Actor, workflow_id: str, number: int) -> Version:
@@ -189,7 +212,19 @@ def audit_entries(
     return audit.list_entries(store, subject=subject, limit=limit)
 
 
-def verify_audit(store: Store, actor: Actor) -> tuple[list[str], tuple[int, str] | None]:
-    """The chain's problems (empty when intact) and its head, to keep a copy of elsewhere."""
+def verify_audit(
+    store: Store, actor: Actor, *, head: str | None = None
+) -> tuple[list[str], tuple[int, str] | None]:
+    """The problems of the chain and of every saved version's text (empty when all is
+    intact) and the chain's head, to keep a copy of elsewhere.
+
+    `head` is such a copy (``HASH`` or ``ID:HASH``): the chain must still hold that row.
+    """
     require(actor, "audit.verify")
-    return audit.verify(store), audit.head(store)
+    return audit.verify(store, head) + verify_versions(store), audit.head(store)
+
+
+def audit_head(store: Store, actor: Actor) -> tuple[int, str] | None:
+    """(id, hash) of the newest audit record; None while the log is empty."""
+    require(actor, "audit.verify")
+    return audit.head(store)

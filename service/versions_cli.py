@@ -19,12 +19,14 @@ versions_app = typer.Typer(
     help="Saved workflow versions: list, show, save, diff, activate, roll back.",
     no_args_is_help=True,
 )
-audit_app = typer.Typer(help="The hash-chained audit log: list and verify.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The hash-chained audit log: list, verify, head.", no_args_is_help=True
+)
 
 
 @versions_app.command("list")
 def list_(workflow_id: str, db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
-    """Every version of WORKFLOW_ID, oldest first; * marks the active one."""
+    """Every version of WORKFLOW_ID, oldest first; * marks the active one, ! an edited one."""
     found = call_as(db, as_, lambda s, a: versioning.list_versions(s, a, workflow_id))
     if as_json:
         print_json([v.summary() for v in found])
@@ -34,12 +36,12 @@ def list_(workflow_id: str, db: str | None = DB, as_: str = AS, as_json: bool = 
         table.add_column(column)
     for v in found:
         table.add_row(
-            "*" if v.active else "",
+            ("*" if v.active else "") + ("!" if v.tampered else ""),
             f"v{v.number}",
             f"v{v.based_on}" if v.based_on else "",
             v.author,
             v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            v.message,
+            f"EDITED IN THE DATABASE, refused: {v.message}" if v.tampered else v.message,
         )
     console.print(table)
 
@@ -178,6 +180,8 @@ def replay(
         f"# replayed {r.orders} orders through both versions in {r.seconds:.2f} s "
         f"({r.orders_per_second:.0f} orders/s)"
     )
+    if r.hint:
+        typer.echo(f"hint: {r.hint}")
     for change in r.changes:
         typer.echo(f"change: {change}")
     typer.echo(f"{len(r.changed)} order(s) would be decided differently")
@@ -224,19 +228,41 @@ def audit_list(
 
 
 @audit_app.command()
-def verify(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
-    """Recompute the audit chain; exit 1 and name each row that was edited or deleted."""
-    problems, head = call_as(db, as_, versioning.verify_audit)
+def verify(
+    head: str | None = typer.Option(
+        None, "--head", help="a head kept elsewhere (HASH or ID:HASH from `orderhub audit head`)"
+    ),
+    db: str | None = DB,
+    as_: str = AS,
+    as_json: bool = JSON,
+) -> None:
+    """Recompute the audit chain and every saved version's hash; exit 1 naming each row or
+    version that was edited or deleted."""
+    problems, current = call_as(db, as_, lambda s, a: versioning.verify_audit(s, a, head=head))
     if as_json:
-        print_json({"intact": not problems, "problems": problems, "head": head})
+        print_json({"intact": not problems, "problems": problems, "head": current})
     elif problems:
         for problem in problems:
             typer.echo(problem, err=True)
     else:
-        where = f"; head row {head[0]} {head[1]} (keep a copy elsewhere)" if head else ""
-        typer.echo("audit log intact" + where)
+        where = f"; head {current[0]}:{current[1]} (keep a copy elsewhere)" if current else ""
+        checked = " and matches the head kept elsewhere" if head else ""
+        typer.echo(f"audit log intact{checked}" + where)
     if problems:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def head_(db: str | None = DB, as_: str = AS, as_json: bool = JSON) -> None:
+    """Print the newest audit record as ID:HASH, to keep outside the database (verify --head)."""
+    current = call_as(db, as_, versioning.audit_head)
+    if as_json:
+        print_json({"id": current[0], "hash": current[1]} if current else None)
+    elif current is None:
+        typer.echo("error: the audit log is empty; it has no head yet", err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo(f"{current[0]}:{current[1]}")
 
 
 # --- private helpers -------------------------------------------------------------------

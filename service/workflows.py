@@ -51,6 +51,7 @@ class VersionInfo:
     active: bool
     requires_approval: bool
     approved_by: str | None
+    tampered: str | None  # why its text may not be trusted (edited in the database)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def info(version: Version) -> VersionInfo:
         version.active,
         version.requires_approval,
         version.approved_by,
+        version.tampered,
     )
 
 

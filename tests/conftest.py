@@ -61,3 +61,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.function, "_sqlite_only", ()
     ):
         metafunc.parametrize("db_url", BACKENDS, indirect=True)
+
+
+#: tests that take minutes on their own; run first, so that with `-n 2` one worker plays them
+#: while the other works through the rest, instead of starting them near the end
+LONG_FIRST = ("tests/e2e/test_readme.py::test_the_readme_blocks_run_in_order",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))

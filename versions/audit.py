@@ -4,7 +4,9 @@ A row's `hash` is ``sha256(prev_hash + canonical JSON of the row)`` where the ro
 time, actor, role, action, subject, detail and reason; the first row's `prev_hash` is empty.
 Ids are assigned 1, 2, 3… by `record` itself, so two writers racing for the same place
 collide on the primary key instead of forking the chain. `verify` recomputes the chain and
-names every edited, deleted or reordered row.
+names every edited, deleted or reordered row. The head row (id and hash of the newest row)
+is rewritten with every record; a copy of it kept outside the database (`head`, then
+`verify(store, head=…)`) also catches a log rewritten together with its head.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.errors import InvalidInput
 from engine.store import Store
 from engine.store.models import utcnow
 from versions.models import AuditHeadRow, AuditRow
@@ -83,17 +86,22 @@ def record(
     return _entry(row)
 
 
-def verify(store: Store) -> list[str]:
+def verify(store: Store, head: str | None = None) -> list[str]:
     """Every problem in the chain (edited, deleted or reordered rows); empty when intact.
 
     Deleting the newest rows leaves a shorter chain that is consistent in itself; the head
     row (written with every record) no longer matches it. Someone who rewrites the head too
-    is caught only by a copy of `head()` kept outside the database.
+    is caught only by a copy of `head()` kept outside the database: pass it as `head`
+    (``HASH`` or ``ID:HASH``), and the chain must still hold that row, unchanged.
     """
+    kept = _parse_head(head) if head is not None else None
     problems: list[str] = []
     prev_hash, expected_id = "", 1
+    sound: dict[str, int] = {}  # hash -> id of each row that is itself unchanged and linked
     with store.session() as session:
         for row in session.scalars(select(AuditRow).order_by(AuditRow.id)):
+            if row.prev_hash == prev_hash and _hash(row.prev_hash, row) == row.hash:
+                sound[row.hash] = row.id
             if row.id != expected_id:
                 problems.append(
                     f"audit row {expected_id}"
@@ -117,6 +125,15 @@ def verify(store: Store) -> list[str]:
             f"the audit log ends at row {last[0]} but its head says row {head.last_id}: "
             "the newest rows were deleted (or the head edited)"
         )
+    if kept is not None:
+        kept_id, kept_hash = kept
+        found = sound.get(kept_hash)
+        if found is None or (kept_id is not None and found != kept_id):
+            where = f"row {kept_id}, " if kept_id is not None else ""
+            problems.append(
+                f"the head kept elsewhere ({where}{kept_hash[:12]}…) is not in the audit log: "
+                "the log was rewritten, or cut back before that row"
+            )
     return problems
 
 
@@ -146,6 +163,24 @@ def count(store: Store) -> int:
 
 
 # --- private helpers -------------------------------------------------------------------
+
+
+def _parse_head(head: str) -> tuple[int | None, str]:
+    """``HASH`` or ``ID:HASH`` as `head` prints it; anything else is `InvalidInput`."""
+    text = head.strip()
+    kept_id: int | None = None
+    if ":" in text:
+        number, _, text = text.partition(":")
+        if not number.strip().isdigit():
+            raise InvalidInput(f"a kept audit head is HASH or ID:HASH, not {head!r}", field="head")
+        kept_id = int(number)
+    text = text.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidInput(
+            f"a kept audit head is a 64-digit sha256 (HASH or ID:HASH), not {head!r}",
+            field="head",
+        )
+    return kept_id, text
 
 
 def _hash(prev_hash: str, row: AuditRow) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.dispatch import EmbeddedDispatcher, unfinished_runs
 from engine.ingest import IngestResult, store_orders
@@ -56,6 +56,7 @@ class ReplayReport:
     changed: dict[str, tuple[Decision, Decision]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     oversold: list[str] = field(default_factory=list)
+    hint: str | None = None  # why nothing was replayed, and what would replay something
 
     @property
     def orders_per_second(self) -> float:
@@ -73,6 +74,7 @@ class ReplayReport:
             },
             "groups": {k: sorted(v) for k, v in sorted(self.groups.items())},
             "oversold": sorted(self.oversold),
+            "hint": self.hint,
         }
 
 
@@ -132,6 +134,15 @@ def input_from_store(store: Store, days: int, now: datetime) -> ReplayInput:
     return ReplayInput([(c, r) for c, r in rows], catalogue, inventory)
 
 
+def order_dates(store: Store) -> tuple[datetime, datetime] | None:
+    """When the store's oldest and newest orders were created (UTC); None when it has none."""
+    with store.session() as session:
+        first, last = session.execute(
+            select(func.min(OrderRow.created_at), func.max(OrderRow.created_at))
+        ).one()
+    return (first, last) if first is not None else None
+
+
 async def _decide(workflow: Workflow, data: ReplayInput, path: Path) -> dict[str, Decision]:
     store = open_store(f"sqlite:///{path}")
     try:
@@ -174,11 +185,11 @@ def _cause(old: Decision, new: Decision) -> str:
     """A group name: the outcome (or warehouse, queue) change and the path difference."""
     parts = []
     if old.outcome != new.outcome:
-        parts.append(f"{old.outcome} → {new.outcome}")
+        parts.append(f"{_shown(old.outcome)} → {_shown(new.outcome)}")
     if old.warehouse != new.warehouse:
-        parts.append(f"warehouse {old.warehouse} → {new.warehouse}")
+        parts.append(f"warehouse {_shown(old.warehouse)} → {_shown(new.warehouse)}")
     if old.queue != new.queue:
-        parts.append(f"queue {old.queue} → {new.queue}")
+        parts.append(f"queue {_shown(old.queue)} → {_shown(new.queue)}")
     skipped = [n for n in old.path if n not in new.path]
     added = [n for n in new.path if n not in old.path]
     how = ", ".join([f"skips {n}" for n in skipped] + [f"via {n}" for n in added])
@@ -208,6 +219,11 @@ def _oversold(data: ReplayInput, after: dict[str, Decision]) -> list[str]:
         if short:
             over.append(ref)
     return over
+
+
+def _shown(value: str | None) -> str:
+    """A decision's part as a person reads it: ``none`` for no warehouse or queue."""
+    return value if value else "none"
 
 
 def _brief(d: Decision) -> dict[str, Any]:

@@ -5,7 +5,9 @@ A save names the version it was edited from (`base`); when the workflow moved on
 the save is refused with a `ConflictError`, so no one's change is silently lost. Exactly
 one version of a workflow is active: the first save activates itself, later saves wait
 for `activate`, and `rollback` saves an earlier content as a new version, active at once.
-Each operation is one transaction that writes its audit record with it.
+Each operation is one transaction that writes its audit record with it, and each record of a
+save or rollback carries the version's content hash. A version is checked against that hash
+whenever it is loaded (`versions.integrity`): an edited one raises `Tampered`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from engine.workflow import Workflow
 from versions import audit
 from versions.audit import Acting
 from versions.diff import critical_changes, semantic_diff
+from versions.integrity import check_row, problem, recorded_hashes
 from versions.models import ActiveVersionRow, VersionRow
 
 
@@ -47,6 +50,8 @@ class Version:
     active: bool = False
     requires_approval: bool = False
     approved_by: str | None = None
+    #: why its text may not be trusted (edited in the database), set only by `list_versions`
+    tampered: str | None = None
 
     @property
     def awaiting_approval(self) -> bool:
@@ -73,6 +78,7 @@ class Version:
             "based_on": self.based_on,
             "confirmed": self.confirmed,
             "active": self.active,
+            "tampered": self.tampered,
         }
 
 
@@ -126,6 +132,7 @@ def save(
             )
         critical: list[str] = []
         if latest is not None:
+            check_row(session, latest)  # an edited latest version is not compared with
             if latest.content_hash == wf.content_hash:
                 raise InvalidInput(
                     f"nothing to save: the document is identical to {wf.id} v{latest.number}"
@@ -165,19 +172,27 @@ def save(
 
 
 def list_versions(store: Store, workflow_id: str) -> list[Version]:
-    """Every version of a workflow, oldest first (the active one flagged)."""
+    """Every version of a workflow, oldest first (the active one flagged, an edited one
+    listed with why in `tampered`)."""
     with store.session() as session:
         active = _active_number(session, workflow_id)
+        recorded = recorded_hashes(session, workflow_id)
         rows = session.scalars(
             select(VersionRow)
             .where(VersionRow.workflow_id == workflow_id)
             .order_by(VersionRow.number)
         ).all()
-        return [_version(row, active=row.number == active) for row in rows]
+        return [
+            _version(row, active=row.number == active, tampered=problem(row, recorded))
+            for row in rows
+        ]
 
 
 def get_version(store: Store, workflow_id: str, number: int | None = None) -> Version:
-    """Version `number` of a workflow, or its active version when `number` is None."""
+    """Version `number` of a workflow, or its active version when `number` is None.
+
+    Raises `NotFound`, and `Tampered` when its text is not what was saved.
+    """
     with store.session() as session:
         active = _active_number(session, workflow_id)
         wanted = active if number is None else number
@@ -191,12 +206,17 @@ def get_version(store: Store, workflow_id: str, number: int | None = None) -> Ve
         if row is None:
             what = "no active version" if number is None else f"no version {number}"
             raise NotFound(f"{workflow_id} has {what}; the list of its versions shows them")
+        check_row(session, row)
         return _version(row, active=row.number == active)
 
 
 def find_by_hash(store: Store, workflow_id: str, content_hash: str) -> Version | None:
     """The saved version with exactly this content, if there is one."""
-    versions = [v for v in list_versions(store, workflow_id) if v.content_hash == content_hash]
+    versions = [
+        v
+        for v in list_versions(store, workflow_id)
+        if v.content_hash == content_hash and v.tampered is None
+    ]
     return versions[-1] if versions else None
 
 
@@ -282,7 +302,12 @@ def rollback(
             actor,
             "rollback",
             workflow_id,
-            {"restored": number, "number": row.number, "previous_active": previous},
+            {
+                "restored": number,
+                "number": row.number,
+                "previous_active": previous,
+                "content_hash": row.content_hash,
+            },
             reason,
         )
         version = _version(row, active=True)
@@ -364,7 +389,7 @@ def _set_active(session: Session, workflow_id: str, number: int, actor: Acting) 
     session.flush()
 
 
-def _version(row: VersionRow, *, active: bool) -> Version:
+def _version(row: VersionRow, *, active: bool, tampered: str | None = None) -> Version:
     return Version(
         row.workflow_id,
         row.number,
@@ -378,4 +403,5 @@ def _version(row: VersionRow, *, active: bool) -> Version:
         active,
         bool(row.requires_approval),
         row.approved_by,
+        tampered,
     )

@@ -367,6 +367,7 @@ def _h5_record(r: AfterSale) -> dict[str, Any]:
             for line in r.lines
         ],  # fmt: skip
         "refund_fen": r.refund_fen,
+        "system_refund": r.refund_kind == "SYSTEM_REFUND",
         "buyer_return": r.tracking,
         "created_at": _iso(r.created),
         "updated_at": _iso(r.updated),

@@ -13,6 +13,8 @@ awkward cases a scenario can ask for, per request:
   when the seller agrees the return;
 - ``system_refund``: the platform agreed by itself at its deadline (``SYSTEM_REFUND``):
   the request is ``success`` from the start and a seller agree is refused as done;
+- ``refund_before_arrival``: once the return is agreed the platform refunds by itself
+  (``SYSTEM_REFUND``) while the parcel is still on its way;
 - gifts: lines with ``gift: true`` (refund 0);
 - partial quantities: a line's ``qty`` below the order's.
 """
@@ -49,6 +51,7 @@ class Request:
     stale_once: bool = False
     buyer_cancels: bool = False
     system_refund: bool = False
+    refund_before_arrival: bool = False
     state: str = "waiting_seller"
     version: int = 1
     tracking: dict[str, str] | None = None
@@ -86,6 +89,7 @@ class AfterSalesBook:
                 stale_once=bool(raw.get("stale_once")),
                 buyer_cancels=bool(raw.get("buyer_cancels")),
                 system_refund=bool(raw.get("system_refund")),
+                refund_before_arrival=bool(raw.get("refund_before_arrival")),
             )
             if req.system_refund:
                 req.state, req.refund_kind = "success", "SYSTEM_REFUND"
@@ -112,6 +116,10 @@ class AfterSalesBook:
         if req.buyer_tracking:  # the buyer ships it at once with their own carrier
             req.tracking = dict(req.buyer_tracking)
             self._move(req, "parcel_sent", now)
+        if req.refund_before_arrival:  # the platform refunds by itself while it travels
+            req.refund_kind = "SYSTEM_REFUND"
+            self.acts[(req.ref, "system_refund")] += 1
+            self._move(req, "success", now)
 
     def pickup_booked(self, ref: str, tracking: dict[str, str], now: float) -> None:
         """SF's reverse order for the request's parcel: the courier picks it up."""

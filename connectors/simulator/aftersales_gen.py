@@ -33,6 +33,7 @@ MISMATCH_RATE = 0.15  # of serial-tracked returns
 STALE_RATE = 0.1
 CANCEL_RATE = 0.06
 SYSTEM_REFUND_RATE = 0.1  # of refund-only requests
+REFUND_BEFORE_ARRIVAL_RATE = 0.1  # of returns refunded on the scan (not inspected)
 GIFT_RATE = 0.1
 BUYER_SHIPS_RATE = 0.6
 SERIAL_SKUS = 4
@@ -43,6 +44,7 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
     scenario = generate_scenario(orders, seed, day=day)
     intake = scenario.pop("expected")
     rng = random.Random(seed * 7919 + 11)
+    flags = random.Random(seed * 31 + 7)  # later cases draw here: earlier draws stay as they were
     by_price = sorted(scenario["skus"], key=lambda s: (-Decimal(s["price"]), s["sku"]))
     tracked = {s["sku"] for s in by_price[:SERIAL_SKUS]}
     for sku in scenario["skus"]:
@@ -65,7 +67,7 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
                 )
     scenario["serials"] = serials
     start = datetime.fromisoformat(scenario["window"]["end"])  # the day after the intake day
-    requests, returns, bills = [], {}, []
+    requests, returns, bills, quick_returns = [], {}, [], []
     seq = 0
 
     def next_id(channel: str) -> str:
@@ -108,6 +110,15 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
                 req["buyer_cancels"] = True
             if rng.random() < BUYER_SHIPS_RATE:
                 req["buyer_tracking"] = {"company": "YTO", "tracking_no": f"YT{seq:010d}"}
+            quick = (
+                kind == "return_refund"
+                and item["sku"] not in tracked
+                and refund_fen < RULES["inspect_min_yuan"] * 100
+            )
+            late_refund = flags.random() < REFUND_BEFORE_ARRIVAL_RATE
+            if quick and not req.get("buyer_cancels"):
+                quick_returns.append(req)
+                req["refund_before_arrival"] = late_refund or None
             as_ref = f"{channel}:{aftersale_id}"
             fact = _parcel(rng, ref, item["sku"], qty, serials)
             returns[as_ref] = fact
@@ -116,6 +127,14 @@ def generate_after_sales(orders: int, seed: int, *, day: str = "2026-01-10") -> 
                                    scenario, start))  # fmt: skip
         requests.append(req)
     _plant_a_mismatch(requests, returns, serials, bills)
+    if quick_returns and not any(r["refund_before_arrival"] for r in quick_returns):
+        arriving = [
+            r for r in quick_returns if returns[f"{r['channel']}:{r['aftersale_id']}"]["arrives"]
+        ]
+        (arriving or quick_returns)[0]["refund_before_arrival"] = True  # a day has one
+    for req in quick_returns:
+        if not req["refund_before_arrival"]:
+            del req["refund_before_arrival"]
     scenario["scenario"] = f"after-sales-{orders}-s{seed}"
     scenario["kind"] = "after_sales"
     scenario["rules_after_sales"] = dict(RULES)

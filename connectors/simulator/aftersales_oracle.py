@@ -2,7 +2,10 @@
 scenario's facts alone (never from orderhub's code), keyed as the run report is.
 
 The rules (the workflow's params, `RULES`):
-- the platform refunded by itself (``system_refund``): ``refunded_by_platform``;
+- the platform refunded a refund-only request by itself (``system_refund``):
+  ``refunded_by_platform``; a return it refunded before the parcel came back
+  (``refund_before_arrival``, only returns refunded on the scan) is still scanned in and
+  restocked, then ``refunded_by_platform``;
 - refund only: before shipment and at most ``refund_only_max_yuan`` → ``refunded`` at once;
   otherwise a person decides (``manual``);
 - return or exchange: the buyer cancelling on the way → ``closed``; a parcel not yet back →
@@ -72,7 +75,9 @@ def expected_after_sales(scenario: dict[str, Any], *, warehouse: bool = True) ->
         serial = any(sku in tracked for sku in lines)
         inspect = req["type"] == "exchange" or serial or amount >= rules["inspect_min_yuan"]
         if not inspect:
-            states[ref], marks[order_ref] = "refunded", mark
+            by_platform = req.get("refund_before_arrival")
+            states[ref] = "refunded_by_platform" if by_platform else "refunded"
+            marks[order_ref] = mark
             restock[ref] = {"kind": "sellable", "lines": dict(lines)}
             continue
         shipped = {

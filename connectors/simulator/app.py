@@ -5,8 +5,8 @@ Paths (each in its platform's shape; see the module of each platform):
              POST /api/youzan.trade.get/4.0.0?access_token=…
              POST /api/youzan.logistics.online.confirm/3.0.0?access_token=…
              POST /api/youzan.cloud.secret.decrypt.batch/1.0.0?access_token=…
-    Douyin   POST /order/searchList, /order/logisticsAdd, /order/batchDecrypt
-             (signed query, param_json body)
+    Douyin   POST /order/searchList, /order/orderDetail, /order/logisticsAdd,
+             /order/batchDecrypt (signed query, param_json body)
     H5       GET  /h5/api/orders, POST /h5/api/orders/{id}/shipments   (Bearer api_key)
     Kingdee  POST /k3cloud/…ValidateUser.common.kdsvc, …ExecuteBillQuery.common.kdsvc
     SF       POST /std/service   (form, msgDigest)
@@ -17,7 +17,10 @@ Paths (each in its platform's shape; see the module of each platform):
 Inspection and control:
     GET /_sim/after_sales (each request's platform state and acts: refunds once),
     GET /_sim/stats[?prefix=…], GET /_sim/log?kind=waybills|uploads|messages|moves,
-    POST /_sim/reset,
+    POST /_sim/reset, POST /_sim/stock {"sku", "warehouse", "qty"} (goods received: the
+    ERP's on-hand rises),
+    POST /_sim/push {channel, order_id, url, times?, bad_signature?}: the channel's signed
+    "order paid" push to `url`, delivered again until acknowledged (see `pushes`),
     GET /_sim/faults (armed faults, seed, window clock), POST /_sim/faults (a plan, a list
     of faults or one fault: adds, replacing faults of the same id), DELETE /_sim/faults
     (all, or ?id=…), POST /_sim/faults/clock {"advance_s": N} (move the fault windows' clock
@@ -35,7 +38,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.simulator import aftersales_api, douyin, erp, h5, sf, wecom, youzan, zto
+from connectors.simulator import aftersales_api, douyin, erp, h5, pushes, sf, wecom, youzan, zto
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, json_of
 from connectors.simulator.faults import FaultPlan, parse_plan
@@ -64,7 +67,7 @@ def create_app(
     app.state.sim = state
     app.add_middleware(DelayAnswers)
     aftersales_api.register(app, state)  # before the platforms' catch-all paths
-    for platform in (youzan, douyin, h5, erp, sf, zto, wecom):
+    for platform in (youzan, douyin, h5, erp, sf, zto, wecom, pushes):
         platform.register(app, state)
     _register_control(app, state)
     return app
@@ -122,6 +125,12 @@ def _register_control(app: FastAPI, state: SimState) -> None:
     @app.get("/_sim/after_sales")
     async def after_sales() -> Response:
         return answer(state.after_sales.counts())
+
+    @app.post("/_sim/stock")
+    async def receive(request: Request) -> Response:
+        body = await request.json()
+        state.receive(str(body["sku"]), str(body["warehouse"]), int(body["qty"]))
+        return answer({"ok": True})
 
     @app.post("/_sim/reset")
     async def reset() -> Response:

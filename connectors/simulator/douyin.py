@@ -152,6 +152,17 @@ def register(app: FastAPI, state: SimState) -> None:
 
         return ok(serve_page(state, SYSTEM, (start, end, size), bounds, render))
 
+    @app.post("/order/orderDetail")
+    async def order_detail(request: Request) -> Response:
+        refused, p = await gate(request, "order.orderDetail", "get")
+        if refused:
+            return refused
+        store = state.channels[SYSTEM]
+        oid = str(p.get("shop_order_id", ""))
+        if oid not in store.orders:
+            return error(50002, "业务处理失败", "isv.business-failed:order-not-found", oid)
+        return ok({"shop_order_detail": store.record(oid)})
+
     @app.post("/order/logisticsAdd")
     async def logistics_add(request: Request) -> Response:
         refused, p = await gate(request, "order.logisticsAdd", "upload")

@@ -46,7 +46,7 @@ from engine.errors import InputError
 CALLS: dict[str, tuple[str, ...]] = {
     # as_pull, as_get, as_act: the after-sales list, detail and acts (agree, refund, refuse)
     "youzan": ("pull", "get", "upload", "decrypt", "as_pull", "as_get", "as_act"),
-    "douyin": ("pull", "upload", "decrypt", "as_pull", "as_get", "as_act"),
+    "douyin": ("pull", "get", "upload", "decrypt", "as_pull", "as_get", "as_act"),
     "h5": ("pull", "upload", "as_pull", "as_act"),
     "erp": ("login", "inventory", "catalogue", "outbound", "returns"),
     "sf": ("create", "search", "reverse", "routes"),

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,21 @@ class SimulatorHandle:
         """`GET /_sim/log?kind=waybills|uploads|messages|moves`."""
         return self._client.get("/_sim/log", params={"kind": kind}).json()
 
+    def push(self, channel: str, order_id: str, url: str, **options: Any) -> dict[str, Any]:
+        """`POST /_sim/push`: the channel pushes "order paid" for `order_id` to `url`
+        (options: times, bad_signature); answers the deliveries."""
+        body = {"channel": channel, "order_id": order_id, "url": url, **options}
+        answer = self._client.post("/_sim/push", json=body, timeout=120)
+        answer.raise_for_status()
+        return answer.json()
+
     def reset(self) -> None:
         self._client.post("/_sim/reset").raise_for_status()
+
+    def receive(self, sku: str, warehouse: str, qty: int) -> None:
+        """`POST /_sim/stock`: goods arrive; the ERP's on-hand of SKU@warehouse rises."""
+        body = {"sku": sku, "warehouse": warehouse, "qty": qty}
+        self._client.post("/_sim/stock", json=body).raise_for_status()
 
     def fault(self, system: str, mode: str, count: int = 1, call: str | None = None) -> None:
         """Make the next `count` calls of `system` (only its `call` kind when given, e.g.
@@ -123,7 +137,7 @@ def start_simulator(
     else:
         stopper = _start_subprocess(scenario_path, host, port, options, faults)
     try:
-        _wait_ready(base_url)
+        _wait_ready(base_url, stopper.alive)
     except BaseException:
         stopper()
         raise
@@ -160,6 +174,7 @@ def _start_subprocess(
             proc.stderr.close()
 
     stop.proc = proc  # type: ignore[attr-defined]
+    stop.alive = lambda: proc.poll() is None  # type: ignore[attr-defined]
     return stop
 
 
@@ -189,16 +204,26 @@ def _start_thread(
         server.should_exit = True
         thread.join(timeout=5)
 
+    stop.alive = thread.is_alive  # type: ignore[attr-defined]
     return stop
 
 
-def _wait_ready(base_url: str, timeout_s: float = 120.0) -> None:
+#: how long a starting simulator may take to answer: importing its web stack alone took over
+#: 20 s on a 2-core machine with a load average near 30; one that dies is reported at once
+READY_TIMEOUT_S = 180.0
+
+
+def _wait_ready(
+    base_url: str, alive: Callable[[], bool], timeout_s: float = READY_TIMEOUT_S
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(base_url + "/_sim/stats", timeout=1).status_code == 200:
+            if httpx.get(base_url + "/_sim/stats", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
+        if not alive():
+            raise RuntimeError(f"simulator at {base_url} ended before it answered")
         time.sleep(0.05)
     raise RuntimeError(f"simulator at {base_url} did not answer within {timeout_s:g} s")

@@ -26,7 +26,11 @@ ZTO_DUPLICATE_VARIANTS = ("first_waybill", "refused", "new_waybill")
 DELAY_KEY = "sim_answer_delay_s"
 
 DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
-    "youzan": {"access_token": "sim-youzan-token"},
+    "youzan": {
+        "access_token": "sim-youzan-token",
+        "client_id": "sim-youzan-client",
+        "client_secret": "sim-youzan-client-secret",
+    },
     "douyin": {
         "app_key": "sim-douyin-app",
         "app_secret": "sim-douyin-secret",
@@ -166,6 +170,8 @@ class SimState:
     vault: Vault = field(default_factory=Vault)
     clock: Callable[[], float] = time.time
     waybill_seq: int = 0
+    #: goods received into the ERP since the scenario loaded: (sku, warehouse) -> quantity
+    receipts: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
     def reset(self) -> None:
         """Back to the scenario as loaded: orders unshipped, nothing recorded, the faults of
@@ -187,15 +193,17 @@ class SimState:
         self._bot_times.clear()
         self._sf_times.clear()
         self.waybill_seq = 0
+        self.receipts.clear()
 
     def stats(self, prefixes: list[str] | None = None) -> dict[str, Any]:
         """`/_sim/stats` (see `stats.build_stats`)."""
         return build_stats(self, prefixes or [])
 
     def record_upload(self, upload: dict) -> None:
-        """Record a tracking upload ({"channel", "order_id", …}); with
-        `erp_outbound_after_s` set, the ERP books the order out that many seconds later."""
-        self.uploads.append(upload)
+        """Record a tracking upload ({"channel", "order_id", …}) stamped with the time it
+        came (`at`, epoch s); with `erp_outbound_after_s` set, the ERP books the order out
+        that many seconds later."""
+        self.uploads.append({**upload, "at": self.clock()})
         after = self.options.erp_outbound_after_s
         if after is not None:
             order = self.channels[upload["channel"]].orders[upload["order_id"]]
@@ -220,8 +228,25 @@ class SimState:
         return record
 
     def on_hand(self) -> list[dict]:
-        """The ERP's on-hand rows now: the scenario's, less the outbound bills booked."""
-        return self.outbound.on_hand(self.scenario["inventory"], self.clock())
+        """The ERP's on-hand rows now: the scenario's, less the outbound bills booked, plus
+        the goods received (`receive`)."""
+        rows = self.outbound.on_hand(self.scenario["inventory"], self.clock())
+        if not self.receipts:
+            return rows
+        known = {(r["sku"], r["warehouse"]) for r in rows}
+        more = [
+            {"sku": sku, "warehouse": wh, "on_hand": 0}
+            for sku, wh in self.receipts
+            if (sku, wh) not in known
+        ]
+        return [
+            {**r, "on_hand": r["on_hand"] + self.receipts.get((r["sku"], r["warehouse"]), 0)}
+            for r in [*rows, *more]
+        ]
+
+    def receive(self, sku: str, warehouse: str, qty: int) -> None:
+        """A purchase arrives: the ERP's on-hand of SKU@warehouse rises by `qty`."""
+        self.receipts[(sku, warehouse)] += qty
 
     def counters_for(self, prefix: str) -> dict[str, int]:
         return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}

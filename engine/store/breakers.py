@@ -31,9 +31,8 @@ from typing import Any
 from sqlalchemy import Boolean, Float, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.faults import WAITING
 from engine.store.db import Store, insert_for
-from engine.store.models import Base, OutboxMessage, RunRow, utcnow
+from engine.store.models import Base, OutboxMessage, RunRow, WaitRow, utcnow
 
 #: how old a cached breaker state may be before it is read again
 REFRESH_S = 0.5
@@ -178,13 +177,17 @@ def parked(conn: Any, system: str) -> None:
 
 
 def waiting_runs(conn: Any, system: str) -> int:
-    """Runs waiting for `system` now (stopped at a node whose call it refused)."""
-    runs = RunRow.__table__
-    note = WAITING.format(system=system)
+    """Runs waiting for `system` now (parked at a node whose call its breaker refused)."""
+    waits, runs = WaitRow.__table__, RunRow.__table__
     return conn.execute(
-        select(func.count())
-        .select_from(runs)
-        .where(runs.c.status == "retry", runs.c.error.startswith(note, autoescape=True))
+        select(func.count(func.distinct(waits.c.run_id)))
+        .select_from(waits.join(runs, runs.c.id == waits.c.run_id))
+        .where(
+            waits.c.kind == "system",
+            waits.c.key == system,
+            waits.c.status == "open",
+            runs.c.status == "waiting",
+        )
     ).scalar_one()
 
 

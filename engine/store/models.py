@@ -203,9 +203,14 @@ class Alert(Base):
 
 
 class OutboxMessage(Base):
-    """A notification written with the event that caused it; a drainer sends it later."""
+    """A notification written with the event that caused it; the sender sends it later.
+
+    `status`: pending → sending (claimed in `bundle`, committed before the call) → sent;
+    failed (refused, or out of tries); unsure (its sender died mid-call: never sent again).
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_claims", "target", "claimed_at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     target: Mapped[str] = mapped_column(String(32))
@@ -215,6 +220,33 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(32), default="message", server_default="message")
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime | None]  # a passing failure's backoff: not tried before then
+    bundle: Mapped[str | None] = mapped_column(String(32))  # the bot message it went out in
+    claimed_at: Mapped[datetime | None]
+
+
+class PushRow(Base):
+    """A message a channel pushed (an order paid, …), stored once per (channel, push id)."""
+
+    __tablename__ = "pushes"
+    __table_args__ = (
+        UniqueConstraint("channel", "push_id", name="uq_pushes_channel_push"),
+        Index("ix_pushes_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    push_id: Mapped[str] = mapped_column(String(128))
+    order_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]  # what processing needs: the order record, or its ids
+    status: Mapped[str] = mapped_column(String(16))  # received, done, ignored, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
 
 
 class QueueItem(Base):
@@ -255,3 +287,55 @@ class Cursor(Base):
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WaitRow(Base):
+    """What a parked run waits for: a decision in a queue, stock, a system, or a time.
+
+    A run may wait for several things at once (a decision, or stock of each SKU it lacks);
+    the first that wakes it wins (the run's status moves from ``waiting`` to ``woken`` once)
+    and its other waits are dropped. `offers` lists the routes a person may choose (the
+    waiting node's routed decisions); `route` is the one a machine waker takes (None: the
+    node runs again). `deadline` is when a reminder is due (the queue's wait limit).
+    """
+
+    __tablename__ = "waits"
+    __table_args__ = (
+        Index("ix_waits_open", "status", "kind", "key"),
+        Index("ix_waits_run", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    order_pk: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    node_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # queue, stock, system, time
+    key: Mapped[str] = mapped_column(String(128))  # queue name, SKU@warehouse, system, ""
+    route: Mapped[str | None] = mapped_column(String(32))
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]  # a time wait ends here
+    deadline: Mapped[datetime | None]  # past it, one reminder (and the `timeout` route)
+    reminded_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, woken, done, dropped
+    woken_at: Mapped[datetime | None]
+    woken_by: Mapped[str | None] = mapped_column(String(255))
+    woken_route: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkflowDocument(Base):
+    """The text of every workflow version that started runs (saved or a draft), so that any
+    process can build the environment of a run it resumes (`engine.dispatch.Environments`)."""
+
+    __tablename__ = "workflow_documents"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

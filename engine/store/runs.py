@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 
-from engine.store.models import OrderRow, RunRow, utcnow
+from engine.store.models import OrderRow, RunRow, WaitRow, utcnow
 from engine.store.prepared import Prepared
 from engine.store.prepared import run as run_prepared
 
 _runs = RunRow.__table__
 _orders = OrderRow.__table__
+_waits = WaitRow.__table__
+
+
+@dataclass
+class RunState:
+    """A run as the runner holds it while it advances it (a row of `runs`)."""
+
+    id: int
+    order_pk: int
+    order_hash: str
+    workflow_id: str
+    version: str
+    draft: bool
+    status: str  # pending, running, waiting, woken, retry, completed, failed, superseded
+    position: str | None  # the node to execute next (or the node it waits at)
+    state: dict[str, Any]  # node id -> that node's detail (what later steps read)
+    outcome: str | None
+    error: str | None
+    attempt: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass
+class OrderStanding:
+    """Where the run's order stands (the columns of `orders` a run reads and writes)."""
+
+    id: int
+    channel: str
+    order_id: str
+    created_at: datetime
+    canonical: dict[str, Any]
+    status: str
+    reason: str | None
+    warehouse: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.channel}:{self.order_id}"
 
 
 def start_runs(
@@ -58,12 +100,26 @@ def start_runs(
 
 
 def supersede(conn: Any, order_pks: list[int]) -> None:
-    """Runs of these orders that have not started (or wait for another try) will not run:
-    the orders changed under them."""
+    """Runs of these orders that have not started, wait for another try or wait for
+    something will not go on: the orders changed under them (a new run starts from the
+    beginning with the new copy). Their waits are dropped."""
     if order_pks:
+        stale = ("pending", "retry", "waiting")
+        conn.execute(
+            update(_waits)
+            .where(
+                _waits.c.status == "open",
+                _waits.c.run_id.in_(
+                    select(_runs.c.id).where(
+                        _runs.c.order_pk.in_(order_pks), _runs.c.status == "waiting"
+                    )
+                ),
+            )
+            .values(status="dropped", note="the order changed; a new run took over")
+        )
         conn.execute(
             update(_runs)
-            .where(_runs.c.order_pk.in_(order_pks), _runs.c.status.in_(("pending", "retry")))
+            .where(_runs.c.order_pk.in_(order_pks), _runs.c.status.in_(stale))
             .values(status="superseded")
         )
 
@@ -119,28 +175,31 @@ _SAVE_ORDER = Prepared(
 )
 
 
-def load_run(conn: Any, run_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A run and its order as plain dicts."""
+_RUN_NAMES = tuple(f.name for f in fields(RunState))
+
+
+def load_run(conn: Any, run_id: int) -> tuple[RunState, OrderStanding]:
+    """A run and its order."""
     (row,) = run_prepared(conn, _LOAD_RUN, {"run_id": run_id})
-    order = {key[2:]: row.pop(key) for key in [k for k in row if k.startswith("o_")]}
-    return row, order
+    order = OrderStanding(**{f: row[f"o_{f}"] for f in _ORDER_FIELDS})
+    return RunState(**{f: row[f] for f in _RUN_NAMES}), order
 
 
-def save_run(conn: Any, run: dict[str, Any]) -> None:
+def save_run(conn: Any, run: RunState) -> None:
     """Write a run's position, state, status and try."""
-    run_prepared(conn, _SAVE_RUN, {"b_id": run["id"], **{f: run[f] for f in _RUN_FIELDS}})
+    run_prepared(conn, _SAVE_RUN, {"b_id": run.id, **{f: getattr(run, f) for f in _RUN_FIELDS}})
 
 
-def save_order(conn: Any, order: dict[str, Any]) -> None:
+def save_order(conn: Any, order: OrderStanding) -> None:
     """Write where an order stands: its status, reason and warehouse."""
-    reason = (order["reason"] or "")[:255] or None
+    reason = (order.reason or "")[:255] or None
     run_prepared(
         conn,
         _SAVE_ORDER,
         {
-            "b_id": order["id"],
-            "status": order["status"],
+            "b_id": order.id,
+            "status": order.status,
             "reason": reason,
-            "warehouse": order["warehouse"],
+            "warehouse": order.warehouse,
         },
     )

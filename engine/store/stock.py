@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.store import outbox as outbox_store
 from engine.store.models import (
     Alert,
     CatalogueItem,
     InventoryRow,
-    OutboxMessage,
     QueueItem,
     StockMove,
     utcnow,
@@ -200,16 +200,18 @@ def close_unreadable(conn: Any, order_pks: list[int]) -> None:
 
 
 def add_outbox(conn: Any, target: str, payload: dict[str, Any]) -> None:
-    conn.execute(
-        insert(OutboxMessage.__table__).values(
-            target=target, payload=payload, status="pending", attempts=0, created_at=utcnow()
-        )
-    )
+    """Queue a notification in the caller's transaction (see `engine.store.outbox`)."""
+    outbox_store.add(conn, target, payload)
 
 
 def insert_ignore(conn: Any, model: type, values: dict[str, Any]) -> bool:
     """Insert a row unless it breaks a unique constraint; True when it was inserted."""
     return _insert_ignore(conn, model, values)
+
+
+def available(conn: Any, sku: str, warehouse: str) -> int:
+    """What is left to reserve of a SKU in a warehouse (0 when the ERP never reported it)."""
+    return _available(conn, sku, warehouse)
 
 
 def _available(conn: Any, sku: str, warehouse: str) -> int:

@@ -2,7 +2,8 @@
 orderhub's typed errors become HTTP statuses.
 
     Unauthenticated 401 · PermissionDenied 403 · NotFound 404 · Conflict 409 ·
-    InvalidInput (and a workflow's ValidationError) 422 · ConnectorError 502 · StoreError 503
+    InvalidInput (and a workflow's ValidationError) 422 · ConnectorError 502 · StoreError 503 ·
+    Tampered (a saved version edited in the database) 500, with its one line
 
 An error's body is ``{"detail": …}`` (plus ``field`` or ``problems`` when known), with any
 phone in it masked; an unexpected error is a 500 saying only that, its masked trace in the
@@ -27,6 +28,7 @@ from engine.errors import (
     PermissionDenied,
     SettingsError,
     StoreError,
+    Tampered,
     Unauthenticated,
     ValidationError,
     WorkflowError,
@@ -45,6 +47,7 @@ STATUS: list[tuple[type[OrderhubError], int]] = [
     (ConnectorError, 502),
     (StoreError, 503),
     (SettingsError, 500),
+    (Tampered, 500),
 ]
 AREAS = (workflows, runs, orders, queues, operations, reports, people, health)
 log = logging.getLogger("orderhub.api")

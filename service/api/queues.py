@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from service import queues
@@ -15,7 +15,10 @@ router = APIRouter(prefix="/queues", tags=["queues"])
 
 
 class Decision(BaseModel):
-    decision: str = Field(description="release or cancel")
+    decision: str = Field(
+        description="release, merge, cancel, restocked, retry or reroute (what the order's "
+        "queue node routes)"
+    )
     reason: str = Field(description="why (recorded in the audit log)")
     queue: str | None = Field(None, description="the queue, when the order waits in several")
 
@@ -38,12 +41,25 @@ def list_queue(
 
 
 @router.post("/decide", openapi_extra=needs("queue.decide"))
-def decide_many(body: BulkDecision, store: StoreDep, actor: ActorDep) -> list[Decided]:
+async def decide_many(
+    body: BulkDecision, store: StoreDep, actor: ActorDep, request: Request
+) -> list[Decided]:
     """The same decision on many orders; each result says whether it was taken."""
-    return queues.decide_many(store, actor, body.refs, body.decision, body.reason, body.queue)
+    return await queues.decide_many(
+        store, actor, body.refs, body.decision, body.reason, body.queue, _systems(request)
+    )
 
 
 @router.post("/{ref}/decide", openapi_extra=needs("queue.decide"))
-def decide(ref: str, body: Decision, store: StoreDep, actor: ActorDep) -> Decided:
-    """Release or cancel one waiting order (audited)."""
-    return queues.decide_one(store, actor, ref, body.decision, body.reason, body.queue)
+async def decide(
+    ref: str, body: Decision, store: StoreDep, actor: ActorDep, request: Request
+) -> Decided:
+    """Decide on one waiting order (audited); its run goes on at once."""
+    return await queues.decide_one(
+        store, actor, ref, body.decision, body.reason, body.queue, _systems(request)
+    )
+
+
+def _systems(request: Request) -> dict | None:
+    """The settings' systems the run goes on with (None: the next run continues it)."""
+    return request.app.state.systems or None

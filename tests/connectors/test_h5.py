@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from connectors.h5 import ORDERS_PATH, H5Connector, webhook_signature
+from connectors.h5 import ORDERS_PATH, H5Connector, read_push, webhook_signature
+from connectors.pushes import PushRefused
 from engine.errors import Rejected
 from tests.connectors.conftest import assert_round_trip, day_windows, pull_all, window_of
 
@@ -70,9 +72,26 @@ async def test_upload_for_unknown_order_is_rejected(hub):
     assert err.value.code == "404"
 
 
-def test_webhook_signature_is_verified(systems):
-    connector = H5Connector(systems[CHANNEL])
-    body = b'{"order_id": "H1"}'
-    good = webhook_signature(systems[CHANNEL]["webhook_secret"], body)
-    assert connector.verify_webhook(body, good)
-    assert not connector.verify_webhook(body + b" ", good)
+def test_a_push_is_read_only_with_its_signature_and_a_fresh_timestamp(systems):
+    config = systems[CHANNEL]
+    body = json.dumps({"event_id": "E1", "event": "order.paid", "order": {"order_id": "H1"}})
+    body = body.encode()
+    now = 1_760_000_000.0
+    stamp = str(int(now))
+    signed = {
+        "X-Timestamp": stamp,
+        "X-Signature": webhook_signature(config["webhook_secret"], stamp, body),
+    }
+    (pushed,) = read_push(body, signed, config, now)
+    assert (pushed.push_id, pushed.order_id, pushed.paid) == ("E1", "H1", True)
+    for bad_body, headers, at in [
+        (body + b" ", signed, now),  # the body changed
+        (body, {**signed, "X-Timestamp": str(int(now) - 1)}, now),  # the time changed
+        (body, signed, now + 301),  # a replay after the window
+        (body, {}, now),
+    ]:
+        with pytest.raises(PushRefused) as refused:
+            read_push(bad_body, headers, config, at)
+        assert refused.value.status == 401
+    with pytest.raises(PushRefused, match="webhook_secret not set"):
+        read_push(body, signed, {**config, "webhook_secret": ""}, now)

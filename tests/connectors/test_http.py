@@ -230,7 +230,8 @@ class SleepLog:
 
 def _h5_client(sim, log: SleepLog, **kwargs) -> HttpClient:
     return HttpClient(
-        "h5", sim.base_url, timeout_s=5, backoff_s=0.01, clock=log.clock, sleep=log.sleep,
+        "h5", sim.base_url, timeout_s=CLIENT_TIMEOUT_S, backoff_s=0.01, clock=log.clock,
+        sleep=log.sleep,
         **kwargs,
     )  # fmt: skip
 

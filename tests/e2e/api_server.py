@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import APIRouter
 from sqlalchemy import create_engine, text
 
 from engine.store import Store, open_store
@@ -60,14 +61,21 @@ def fresh_database(backend: str) -> Iterator[Store]:
 
 
 @contextmanager
-def serving(store: Store, systems: dict[str, dict[str, Any]] | None = None) -> Iterator[str]:
+def serving(
+    store: Store,
+    systems: dict[str, dict[str, Any]] | None = None,
+    routers: Iterable[APIRouter] = (),
+) -> Iterator[str]:
     """The API over `store` on a free loopback port; yields ``http://127.0.0.1:PORT``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(store, systems=systems), log_level="warning", access_log=False, lifespan="off"
+        create_app(store, systems=systems, routers=routers),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from engine.workflow import Workflow
 from nodes import as_inspect
 from service import returns
 from service.access import Actor
+from service.after_sales_figures import after_sales_figures
 from service.after_sales_report import build_after_sales_report, compare_after_sales
 from service.intake import run_intake
 from service.scenarios import read_scenario
@@ -100,22 +102,41 @@ def warehouse_inspects(store: Store, data: dict[str, Any]) -> int:
 def play_the_day(
     intake: Workflow, after_sales: Workflow, store: Store, sim: SimulatorHandle, path: Path,
     data: dict[str, Any],
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
     run(intake, store, sim, path)
     run(after_sales, store, sim, path)
     assert warehouse_scans(store, data) > 0
     run(after_sales, store, sim, path)
-    assert warehouse_inspects(store, data) > 0
+    inspected = warehouse_inspects(store, data)
+    assert inspected > 0
     run(after_sales, store, sim, path)
+    return inspected
 
 
 def test_the_report_reproduces_the_oracle_and_a_second_run_changes_nothing(
     intake: Workflow, after_sales: Workflow, store: Store, sim: SimulatorHandle, day: tuple
 ) -> None:
     path, data = day
-    play_the_day(intake, after_sales, store, sim, path, data)
+    inspected = play_the_day(intake, after_sales, store, sim, path, data)
     report = build_after_sales_report(store)
     assert compare_after_sales(report, data["expected"]) == []
+    figures = after_sales_figures(store, Actor("li.wei", "ops_manager"))
+    with store.session() as session:
+        shipped = Counter(
+            session.scalars(
+                select(OrderRow.channel).where(
+                    OrderRow.kind == "order", OrderRow.status == "shipped"
+                )
+            )
+        )
+    asked = Counter(r["channel"] for r in data["after_sales"] if r["type"] != "refund_only")
+    assert figures["return_rate_channel"] == {
+        ch: round(n / shipped[ch], 4) for ch, n in sorted(asked.items())
+    }
+    failed = sum(1 for why in data["expected"]["reasons"].values() if why != "refund_review")
+    assert figures["inspected"] == inspected
+    assert figures["inspection_failure_rate"] == round(failed / inspected, 4)
+    assert figures["cycle_hours"] and all(h >= 0 for h in figures["cycle_hours"].values())
     seen = platform(sim)
     assert seen["refunded_twice"] == []
     refunded = sum(1 for s in data["expected"]["states"].values() if s in ("refunded",))
@@ -172,9 +193,13 @@ def test_a_run_killed_during_the_refund_call_resumes_without_a_second_refund(
     path, data = day
     run(intake, store, sim, path)
     run(after_sales, store, sim, path)
+    refunded_by_platform = {
+        f"{r['channel']}:{r['aftersale_id']}" for r in data["after_sales"]
+        if r.get("refund_before_arrival")
+    }  # fmt: skip
     quick = next(
         v for v in returns.expected_returns(store, WAREHOUSE)
-        if not v.inspect and data["returns"][v.ref]["arrives"]
+        if not v.inspect and data["returns"][v.ref]["arrives"] and v.ref not in refunded_by_platform
     )  # fmt: skip
     channel = quick.ref.split(":")[0]
     run_id = returns.scan(store, WAREHOUSE, quick.ref).woke_run

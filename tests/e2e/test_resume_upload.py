@@ -61,7 +61,7 @@ def test_crash_during_a_youzan_upload_that_landed_resumes_without_a_second_confi
             pulled = sim.stats()["requests"]["youzan"]
             sim.fault("youzan", "timeout", 1)  # the confirm lands; its answer is held back
             task = asyncio.create_task(Runner(env).finish(run_id))
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 120  # generous: a busy machine
             while effect_status(store, run_id, "upload") != "started":
                 assert time.monotonic() < deadline, "the upload never started"
                 await asyncio.sleep(0.02)

@@ -48,7 +48,9 @@ def test_an_expired_lease_is_taken_over_and_its_old_holder_learns_it(store: Stor
 
 
 def test_hold_renews_from_a_thread_and_releases_at_the_end(store: Store) -> None:
-    with leases.hold(store, "run:wf", "me", ttl_s=0.3) as lease:
+    # ttl 12 s: renewed every 4 s, and a busy machine has 12 s between the renewal seen and
+    # the look at it (with 0.3 s a late beat let the lease expire under load)
+    with leases.hold(store, "run:wf", "me", ttl_s=12) as lease:
         first = lease.expires_at
         deadline = time.monotonic() + 300
         while lease.expires_at == first:  # the keeper renews every ttl/3

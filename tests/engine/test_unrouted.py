@@ -154,7 +154,9 @@ NO_OUT = INTAKE.replace(
     "    routes: {ok: waybill, low: hold}\n",
 ).replace(
     "  - id: out_of_stock\n    type: exception_route\n"
-    "    with: {queue: held, status: out_of_stock}\n\n",
+    "    description: waits for the ERP to report stock, then reserves it, oldest paid first\n"
+    "    with: {queue: held, status: out_of_stock}\n"
+    "    routes: {restocked: waybill, cancel: cancelled}\n\n",
     "",
 )
 

@@ -114,6 +114,12 @@ CAMERA = [{"line_id": "O1-1", "sku": "CAM-1", "qty": 1, "gift": False}]
         (request(type="exchange"), True, False, "inspect"),
         (request(type="return_refund", status="closed"), True, False, "closed"),
         (request(system_refund=True, status="success"), False, False, "by_platform"),
+        (
+            request(type="return_refund", system_refund=True, status="success"),
+            True,
+            False,
+            "refund_on_scan",
+        ),  # fmt: skip
         (request(order_id="NOPE"), True, False, "unlinked"),
     ],
     ids=[
@@ -128,6 +134,7 @@ CAMERA = [{"line_id": "O1-1", "sku": "CAM-1", "qty": 1, "gift": False}]
         "exchange",
         "closed by the buyer",
         "refunded by the platform",
+        "a return refunded by the platform still comes back",
         "unknown original order",
     ],
 )

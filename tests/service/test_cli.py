@@ -207,7 +207,7 @@ def test_simulator_command_prints_settings_that_point_at_it(tmp_path: Path) -> N
         lines = [proc.stdout.readline() for _ in range(12)]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=120)
     text = "".join(lines)
     assert "[youzan]" in text
     assert f'base_url = "http://127.0.0.1:{port}"' in text

@@ -124,9 +124,16 @@ def test_a_draft_run_and_an_order_waiting_for_review(
         (run,) = history.runs
         assert run.draft and run.version_number is None
         assert run.label == f"draft {load_workflow(WORKFLOW).content_hash[:12]}"
-        dedup, review = run.steps[-2:]
+        dedup = run.steps[-1]  # the review node records its step when a person decides
         original = dedup.detail["duplicate_of"]
-        assert (dedup.outcome, review.node_id, review.outcome) == ("duplicate", "review", "queued")
+        assert (dedup.outcome, run.status) == ("duplicate", "waiting")
+        (wait,) = history.waits
+        assert (wait.node_id, wait.kind, wait.key, wait.status) == (
+            "review",
+            "queue",
+            "review",
+            "open",
+        )
         assert history.queue == [QueueEntry("review", f"possible duplicate of {original}", "open")]
         assert history.waybills == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from engine.store import Store
 from engine.store import orders as order_store
 from engine.store import stock as stock_store
 from service.access import Actor
-from service.review import decide, list_items
+from service.review import decide as decide_async
+from service.review import list_items
 from service.roles import acting, grant, list_roles, revoke
 from versions.audit import list_entries, verify
 
@@ -41,6 +43,10 @@ def test_roles_are_trusted_until_the_first_grant_then_checked(store: Store) -> N
         ("role.revoke", "user:li.wei", "left the team"),
     ]
     assert verify(store) == []
+
+
+def decide(*args, **kwargs):
+    return asyncio.run(decide_async(*args, **kwargs))
 
 
 def waiting_duplicate(store: Store) -> str:
@@ -76,8 +82,11 @@ def test_a_review_decision_is_recorded_and_audited(store: Store, tmp_path: Path)
         decide(store, Actor("wu.lei", "warehouse"), ref, "release", "not my job")
     with pytest.raises(InvalidInput, match="needs a reason"):
         decide(store, reviewer, ref, "release", " ")
+    with pytest.raises(InvalidInput, match="can only be released or cancelled"):
+        decide(store, reviewer, ref, "retry", "no run waits to retry")
     done = decide(store, reviewer, ref, "release", "same buyer ordered twice on purpose")
-    assert done.status == "released"
+    assert done.status == "released" and not done.continued
+    assert "no run waited for it" in done.note
     assert list_items(store, reviewer, "review") == []
     with pytest.raises(NotFound, match="waits in no queue"):
         decide(store, reviewer, ref, "cancel", "again")

@@ -71,7 +71,7 @@ def test_save_diff_rollback_and_verify(db_url: str, tmp_path: Path) -> None:
         "rollback",
     ]
     code, out, _ = run(db_url, "audit", "verify", *AUDITOR)
-    assert code == 0 and out.startswith("audit log intact; head row ")
+    assert code == 0 and out.startswith("audit log intact; head ")
 
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -47,9 +47,9 @@ def test_removing_the_stock_check_lists_the_orders_that_would_oversell() -> None
     assert any("stock" in c and "critical" in c for c in report.changes)
     assert len(report.oversold) == out  # 20 orders shipped with no stock left for them
     assert {k: len(v) for k, v in report.groups.items()} == {
-        "held_low_stock → shipped; queue held → None (skips stock, skips hold, via waybill, "
+        "held_low_stock → shipped; queue held → none (skips stock, skips hold, via waybill, "
         "via shipped)": held,
-        "out_of_stock → shipped; queue held → None (skips stock, skips out_of_stock, "
+        "out_of_stock → shipped; queue held → none (skips stock, skips out_of_stock, "
         "via waybill, via shipped)": out,
     }
     assert set(report.oversold) <= set(report.changed)
