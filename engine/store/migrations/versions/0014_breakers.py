@@ -1,14 +1,14 @@
 """breakers: one row per external system, shared by every process (state, reason, since)
 
-Revision ID: 0009_breakers
-Revises: 0010_after_sales
+Revision ID: 0014_breakers
+Revises: 0013_waits
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_breakers"
-down_revision = "0010_after_sales"
+revision = "0014_breakers"
+down_revision = "0013_waits"
 branch_labels = None
 depends_on = None
 
