@@ -227,6 +227,8 @@ class Runner:
         route = wake["woken_route"]
         if route is None:
             live.woken = waited
+            if wake["kind"] == "system":  # its failed call is a step: the node's next try
+                live.run.attempt += 1
             return
         spec = self.env.workflow.nodes[live.run.position]
         parked = {k: v for k, v in live.run.state.get(spec.id, {}).items() if k != "outcome"}

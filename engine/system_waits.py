@@ -63,8 +63,11 @@ async def resume_waiting(
         if time.monotonic() >= deadline:
             return resumed
         now, ready, naps = utcnow(), [], [MAX_NAP_S]
+        states = {system: book.read(system) for system in waiting}
+        if all(s.state != "closed" and s.manual for s in states.values()):
+            return resumed  # closed to calls by hand: only closing it by hand wakes them
         for system, run_ids in waiting.items():
-            state = book.read(system)
+            state = states[system]
             verdict = state.verdict(now)
             if verdict == "pass":  # it is back: everyone waiting for it goes on, once
                 ready += _wake(store, system, run_ids, "back")

@@ -26,9 +26,19 @@ def run(tmp_path: Path, text: str) -> tuple[int, str]:
 
 
 def test_orders_waiting_for_a_system_make_run_exit_3_and_say_so(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "w.db"), "--as", "boss:admin"]
+    closed = cli.invoke(app, ["systems", "open", "sf", "--reason", "maintenance", *db])
+    assert closed.exit_code == 0, closed.output
     code, output = run(tmp_path, SYSTEM.replace("KIND", "system"))
     assert code == WAITING_EXIT == 3, output
     assert "3 orders are waiting: 3 for system sf" in output
+
+
+def test_orders_waiting_for_a_system_that_is_up_go_on_in_the_same_run(tmp_path: Path) -> None:
+    """SF's breaker is closed: the run wakes the orders that wait for it and they finish."""
+    code, output = run(tmp_path, SYSTEM.replace("KIND", "system"))
+    assert code == 0, output
+    assert "orders are waiting" not in output
 
 
 def test_orders_waiting_for_a_decision_are_told_but_the_run_succeeds(tmp_path: Path) -> None:
