@@ -71,7 +71,8 @@ def _decide(
         return
     refs = [item.ref for item in items]
     queue = items[0].queue if len({item.queue for item in items}) == 1 else None
-    results = session.call(queues.decide_many, store, actor, refs, decision, reason, queue)
+    systems = session.systems()  # complete settings: the run goes on now (it may ship)
+    results = session.call(queues.decide_many, store, actor, refs, decision, reason, queue, systems)
     if results:
         st.session_state["q_note"] = "; ".join(
             tr("q.done", ref=r.ref, status=r.status if r.ok else r.error) for r in results

@@ -21,6 +21,7 @@ from engine.settings import load_settings
 from engine.store import Store, open_store
 from engine.store.db import DEFAULT_URL, check_url
 from service.access import Actor
+from service.intake import check_systems
 from service.passwords import SignedIn
 from ui.labels import DEFAULT_LANG, LANGS, t
 
@@ -40,6 +41,18 @@ def idle_seconds() -> float:
 @st.cache_resource
 def _open(url: str) -> Store:
     return open_store(url)
+
+
+def systems() -> dict[str, dict[str, Any]] | None:
+    """The settings' external systems when they are complete: a decision then continues the
+    order's run at once, as `orderhub queue decide` does. None when they are not (no
+    orderhub.toml with the systems' credentials): the next `orderhub run` continues it."""
+    try:
+        found = load_settings().systems
+        check_systems(found)
+    except OrderhubError:
+        return None
+    return found
 
 
 def store() -> Store:

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from connectors.simulator.server import start_simulator
+from engine.settings import render_toml
 from engine.store import Store, open_store
 from engine.store.models import OrderRow
 from nodes.rules import normalise_phone
@@ -159,6 +161,38 @@ def test_a_release_on_the_queues_page_is_recorded_and_audited(store: Store) -> N
     assert [i.status for i in items if i.ref == ref] == ["released"]
     last = versioning.audit_entries(store, LI)[-1]
     assert (last.action, last.subject, last.actor) == ("review.decide", ref, "wang.fang")
+
+
+def test_a_release_on_the_queues_page_ships_the_order_when_the_settings_name_the_systems(
+    store: Store,
+    day_store: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With orderhub.toml naming the systems, the release continues the order's run in the
+    same click: it gets one waybill and its tracking upload, as `queue decide` does."""
+    waiting = review.list_items(store, Actor("wang.fang", "reviewer"), "review")
+    ref = waiting[0].ref
+    with start_simulator(str(day_store[0].parent / "day.json"), in_process=True) as sim:
+        config = tmp_path / "orderhub.toml"
+        config.write_text(render_toml(sim.systems), encoding="utf-8")
+        monkeypatch.setenv("ORDERHUB_CONFIG", str(config))
+        at = go(signed_in("wang.fang"), "queues")
+        at.selectbox(key="q_queue").select("review").run()
+        at.text_input(key="q_reason").input("same buyer ordered twice on purpose")
+        at.button(key=f"release_{ref}").click().run()
+        assert not at.exception, at.exception
+        channel, order_id = ref.split(":", 1)
+        waybills = [w for w in sim.log("waybills") if w["order_ref"] == ref]
+        uploads = [u for u in sim.log("uploads") if u["order_id"] == order_id]
+    assert len(waybills) == 1 and len(uploads) == 1, (waybills, uploads)
+    with store.session() as session:
+        status = session.scalar(
+            select(OrderRow.status).where(
+                OrderRow.channel == channel, OrderRow.order_id == order_id
+            )
+        )
+    assert status == "shipped"
 
 
 @pytest.mark.parametrize(
