@@ -1,8 +1,8 @@
 """How the hub itself stands: alerts raised, the external systems configured, readiness.
 
 Systems come from the settings the door read at start-up (secrets never leave: only whether
-each credential is set). Breakers live in each runner's memory today, so their state is not
-known here (`breaker_state` is None) until they are kept in the database.
+each credential is set), each with its breaker as the database holds it (`service.systems`:
+state, why and since when, the next probe, the orders waiting for it).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from service.access import Actor, require
 from service.masking import mask_phones
 from service.orders import _aware
 from service.paging import Page, check_bounds, count_of, page_of
+from service.systems import SystemView
+from service.systems import list_systems as breaker_views
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,12 @@ class SystemInfo:
     timeout_s: float | None
     breaker_threshold: int | None
     breaker_cooldown_s: float | None
-    breaker_state: str | None  # not kept in the database yet
+    breaker_state: str  # closed, open, half_open (as every process sees it)
+    breaker_reason: str
+    breaker_since: datetime | None
+    breaker_retry_at: datetime | None
+    breaker_by_hand: bool
+    waiting: int  # orders waiting for it now
 
 
 def list_alerts(
@@ -69,11 +76,18 @@ def list_alerts(
 
 
 def list_systems(
-    actor: Actor, systems: dict[str, dict[str, Any]], *, limit: int = 50, offset: int = 0
+    store: Store,
+    actor: Actor,
+    systems: dict[str, dict[str, Any]],
+    *,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[SystemInfo]:
-    """The external systems the settings name, by name."""
+    """The external systems the settings name, by name, each with its breaker."""
     require(actor, "systems.list")
-    listed = [_system(name, values) for name, values in sorted(systems.items())]
+    names = sorted(systems)
+    breakers = {v.system: v for v in breaker_views(store, actor, names)}
+    listed = [_system(name, systems[name], breakers[name]) for name in names]
     return page_of(listed, limit, offset)
 
 
@@ -87,7 +101,7 @@ def check_ready(store: Store) -> dict[str, str]:
     return {"database": "ok"}
 
 
-def _system(name: str, values: dict[str, Any]) -> SystemInfo:
+def _system(name: str, values: dict[str, Any], breaker: SystemView) -> SystemInfo:
     secrets = sorted(k for k in values if k in SECRET_KEYS)
     return SystemInfo(
         name=name,
@@ -97,5 +111,10 @@ def _system(name: str, values: dict[str, Any]) -> SystemInfo:
         timeout_s=values.get("timeout_s"),
         breaker_threshold=values.get("breaker_threshold"),
         breaker_cooldown_s=values.get("breaker_cooldown_s"),
-        breaker_state=None,
+        breaker_state=breaker.state,
+        breaker_reason=breaker.reason,
+        breaker_since=breaker.since,
+        breaker_retry_at=breaker.retry_at,
+        breaker_by_hand=breaker.by_hand,
+        waiting=breaker.waiting,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
 
-from service import operations
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from service import operations, systems
 from service.api.auth import ActorDep, StoreDep, needs
 from service.api.common import Limit, Offset
 from service.operations import AlertInfo, SystemInfo
@@ -27,7 +30,34 @@ def list_alerts(
 
 @router.get("/systems", openapi_extra=needs("systems.list"))
 def list_systems(
-    request: Request, actor: ActorDep, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+    request: Request,
+    store: StoreDep,
+    actor: ActorDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> Page[SystemInfo]:
-    """The external systems configured: address, limits, breaker settings (no secrets)."""
-    return operations.list_systems(actor, request.app.state.systems, limit=limit, offset=offset)
+    """The external systems configured: address, limits, breaker settings and state, the
+    orders waiting for each (no secrets)."""
+    return operations.list_systems(
+        store, actor, request.app.state.systems, limit=limit, offset=offset
+    )
+
+
+class BreakerChange(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why: it goes in the audit")
+
+
+@router.post("/systems/{system}/open", openapi_extra=needs("systems.change"))
+def open_breaker(
+    system: str, body: BreakerChange, store: StoreDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Open a system's breaker by hand (calls stop in every process until it is closed)."""
+    return systems.set_breaker(store, actor, system, "open", body.reason).as_json()
+
+
+@router.post("/systems/{system}/close", openapi_extra=needs("systems.change"))
+def close_breaker(
+    system: str, body: BreakerChange, store: StoreDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Close a system's breaker by hand; the orders waiting for it go on at their next run."""
+    return systems.set_breaker(store, actor, system, "close", body.reason).as_json()

@@ -126,3 +126,33 @@ def test_roles_and_tokens_through_the_api(api: Api) -> None:
     ]
     check = api.admin.get("/audit/verify").json()
     assert check["intact"] is True and check["head_id"] == len(actions)
+
+
+def test_a_breaker_opened_and_closed_through_the_api_shows_in_systems_audited(
+    store: Store,
+) -> None:
+    settings = {"sf": {"base_url": "http://127.0.0.1:9", "app_key": "k", "secret": "s"}}
+    with serving(store, systems=settings) as url:
+        ops = client(url, token_for(store, "ops", "ops_manager"))
+        aud = client(url, token_for(store, "aud", "auditor"))
+        listed = aud.get("/systems").json()["items"]
+        assert [(s["name"], s["breaker_state"], s["waiting"]) for s in listed] == [
+            ("sf", "closed", 0)
+        ]
+        refused = aud.post("/systems/sf/open", json={"reason": "maintenance"})
+        assert refused.status_code == 403
+        opened = ops.post("/systems/sf/open", json={"reason": "SF maintenance 22:00-23:00"})
+        assert opened.status_code == 200, opened.text
+        (sf,) = aud.get("/systems").json()["items"]
+        assert (sf["breaker_state"], sf["breaker_by_hand"]) == ("open", True)
+        assert sf["breaker_reason"] == "SF maintenance 22:00-23:00"
+        unknown = ops.post("/systems/fedex/open", json={"reason": "x"})
+        assert unknown.status_code == 422 and unknown.json()["field"] == "system"
+        closed = ops.post("/systems/sf/close", json={"reason": "maintenance over"})
+        assert closed.status_code == 200 and closed.json()["state"] == "closed"
+        actions = [
+            e["action"] for e in aud.get("/audit", params={"subject": "system:sf"}).json()["items"]
+        ]
+        assert sorted(actions) == ["breaker.close", "breaker.open"]
+        ops.close()
+        aud.close()
