@@ -45,7 +45,7 @@ def no_error_route(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = (
         "\n  - id: exceptions\n    type: exception_route\n"
         "    with: {queue: exceptions, status: exception, notify: true}\n"
-        "    routes: {retry: waybill, cancel: release}\n"
+        "    routes: {retry: waybill, reroute: waybill_zto, cancel: release}\n"
     )
     assert route in text and target in text
     path = tmp_path_factory.mktemp("wf") / "order_intake.yaml"

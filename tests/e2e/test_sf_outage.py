@@ -49,7 +49,8 @@ def no_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text[:start] + text[end:]
     assert "    on_unavailable: waybill_zto\n" in text
     path = tmp_path_factory.mktemp("wf") / "order_intake.yaml"
-    path.write_text(text.replace("    on_unavailable: waybill_zto\n", ""), encoding="utf-8")
+    text = text.replace("    on_unavailable: waybill_zto\n", "")
+    path.write_text(text.replace("reroute: waybill_zto, ", ""), encoding="utf-8")
     return path
 
 
