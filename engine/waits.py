@@ -141,7 +141,7 @@ def claim_all(
     woken = []
     for wait in found:
         chosen = route if route is not None or wait.kind == "queue" else wait.route
-        with _transaction(store, conn) as tx:
+        with _connection(store, conn, begin=True) as tx:
             if wait_store.claim(tx, wait, chosen, by, note, moment):
                 woken.append(
                     Woken(
@@ -168,18 +168,11 @@ def _check_route(wait: OpenWait, route: str | None) -> None:
 
 
 @contextmanager
-def _connection(store: Store, conn: Any) -> Iterator[Any]:
+def _connection(store: Store, conn: Any, *, begin: bool = False) -> Iterator[Any]:
+    """The caller's connection (its transaction), else one of ours (a transaction if
+    `begin`)."""
     if conn is not None:
         yield conn
         return
-    with store.engine.connect() as own:
-        yield own
-
-
-@contextmanager
-def _transaction(store: Store, conn: Any) -> Iterator[Any]:
-    if conn is not None:
-        yield conn
-        return
-    with store.engine.begin() as own:
+    with store.engine.begin() if begin else store.engine.connect() as own:
         yield own
