@@ -1,4 +1,5 @@
-"""The HTTP door of push intake: ``POST /hooks/{channel}`` (h5, youzan, douyin).
+"""The HTTP door of push intake: ``POST /hooks/{channel}`` (h5, youzan, douyin) for orders
+and ``POST /hooks/{channel}/after-sales`` for after-sales requests.
 
     app.include_router(hooks_router(store, settings.systems))
 
@@ -9,6 +10,14 @@ A stored push wakes the router's `PushWorker`, which processes pushes right away
 (`PushProcessor`) on its own thread, so acknowledgements never wait for runs. The router's
 lifespan (merged into the app's by `include_router`) wakes it at start-up, for pushes a
 stopped server left, and closes it at shutdown.
+
+An after-sales push goes to `service.after_sales_push` (the mall's checked by its
+``X-Timestamp`` / ``X-Signature`` headers; Youzan's and Douyin's only name requests, which
+are read again from the platform): the request is stored once and its run of the after-sales
+workflow (the saved ``after_sales`` version when there is one, else the shipped file) is
+started, then finished after the acknowledgement when it runs a saved version (a run of the
+file waits for the next `orderhub run workflows/after_sales.yaml`). Errors are the app's
+typed-error answers (403 a bad signature, 422 a body that is not a push).
 """
 
 from __future__ import annotations
@@ -18,15 +27,24 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from engine.errors import NotFound
 from engine.store import Store
-from service.push import ProcessReport, PushProcessor, PushRefused, receive_push
+from service.access import Actor
+from service.after_sales_push import PushResult, receive_h5_push, receive_platform_push
+from service.push import ACKS, ProcessReport, PushProcessor, PushRefused, receive_push
+from service.resume import finish_runs
+from versions.store import list_versions
+
+#: who the after-sales hooks act as (the push is checked, or only a hint read again)
+PUSH_ACTOR = Actor("push-intake", "scheduler")
+AFTER_SALES_FILE = Path(__file__).resolve().parent.parent / "workflows" / "after_sales.yaml"
 
 log = logging.getLogger("orderhub.hooks")
 
@@ -118,4 +136,44 @@ def hooks_router(
             worker.wake()
         return JSONResponse(receipt.ack)
 
+    @router.post("/{channel}/after-sales", summary="A channel's push of after-sales requests")
+    async def after_sales_hook(
+        channel: str, request: Request, background: BackgroundTasks
+    ) -> JSONResponse:
+        results = await take_after_sales(store, systems, channel, request)
+        started = [r.new_run for r in results if r.new_run is not None]
+        if started:  # after the acknowledgement: the platform does not wait for the run
+            background.add_task(finish_runs, store, dict(systems), started)
+        return JSONResponse({**ACKS[channel], "received": [r.ref for r in results]})
+
     return router
+
+
+async def take_after_sales(
+    store: Store, systems: Mapping[str, Mapping[str, Any]], channel: str, request: Request
+) -> list[PushResult]:
+    """Store an after-sales push and start its run (see the module docstring)."""
+    if channel not in ACKS:
+        raise NotFound(f"no push intake for {channel!r} (channels: {', '.join(ACKS)})")
+    body, settings = await request.body(), {k: dict(v) for k, v in systems.items()}
+    ref = _after_sales_ref(store)
+    if channel == "h5":
+        headers = request.headers
+        result = await receive_h5_push(
+            store,
+            PUSH_ACTOR,
+            ref,
+            systems=settings,
+            body=body,
+            timestamp=headers.get("x-timestamp", ""),
+            signature=headers.get("x-signature", ""),
+        )
+        return [result]
+    return await receive_platform_push(
+        store, PUSH_ACTOR, ref, systems=settings, channel=channel, body=body
+    )
+
+
+def _after_sales_ref(store: Store) -> str:
+    """The saved after-sales workflow's active version when there is one, else the file."""
+    return "after_sales" if list_versions(store, "after_sales") else str(AFTER_SALES_FILE)
