@@ -17,7 +17,7 @@ are read again from the platform): the request is stored once and its run of the
 workflow (the saved ``after_sales`` version when there is one, else the shipped file) is
 started, then finished after the acknowledgement when it runs a saved version (a run of the
 file waits for the next `orderhub run workflows/after_sales.yaml`). Errors are the app's
-typed-error answers (403 a bad signature, 422 a body that is not a push).
+typed-error answers (422 a body that is not a push); a bad signature is 401, as for orders.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from engine.errors import NotFound
+from engine.errors import NotFound, PermissionDenied
 from engine.store import Store
 from service.access import Actor
 from service.after_sales_push import PushResult, receive_h5_push, receive_platform_push
@@ -140,7 +140,10 @@ def hooks_router(
     async def after_sales_hook(
         channel: str, request: Request, background: BackgroundTasks
     ) -> JSONResponse:
-        results = await take_after_sales(store, systems, channel, request)
+        try:
+            results = await take_after_sales(store, systems, channel, request)
+        except PermissionDenied as refused:  # a signature that does not match, as for orders
+            return JSONResponse({"error": str(refused)}, status_code=401)
         started = [r.new_run for r in results if r.new_run is not None]
         if started:  # after the acknowledgement: the platform does not wait for the run
             background.add_task(finish_runs, store, dict(systems), started)
