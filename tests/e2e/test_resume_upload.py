@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from connectors import Connectors, build_connectors
+from connectors.h5 import ORDERS_PATH
 from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import SimulatorHandle, start_simulator
 from engine.context import RunStepContext
@@ -56,11 +59,16 @@ def uploads_of(sim: SimulatorHandle, order_id: str) -> list[dict]:
 
 
 def crash_during_upload(
-    intake: Workflow, store: Store, tmp_path: Path, channel: str
+    intake: Workflow,
+    store: Store,
+    tmp_path: Path,
+    channel: str,
+    meanwhile: Callable[[SimulatorHandle, str], None] | None = None,
 ) -> tuple[int, str, str | None, dict, dict, list[dict]]:
     """Kill a run while its upload to `channel` has landed but its answer is held back, then
-    resume it in a fresh process environment: (run id, order id, outcome, the channel's call
-    counts before the upload, the simulator's stats after, the order's uploads)."""
+    resume it in a fresh process environment (`meanwhile(sim, order id)` runs between):
+    (run id, order id, outcome, the channel's call counts before the upload, the
+    simulator's stats after, the order's uploads)."""
     path = tmp_path / "intake-150-s5.json"
     scenario = generate_scenario(150, 5)
     write_scenario(scenario, path)
@@ -84,6 +92,8 @@ def crash_during_upload(
             task.cancel()  # the process dies while waiting for the channel's answer
             env.writer.rollback()
             await env.connectors.aclose()
+            if meanwhile is not None:
+                meanwhile(sim, order_id)
 
             fresh = RunEnv(intake, store, build_connectors(sim.systems))
             try:
@@ -137,6 +147,27 @@ def test_twin_without_asking_the_channel_uploads_a_second_time(
     assert calls_since(before, stats, channel) == {"upload": 2}  # never asked
     assert stats["orders_uploaded_twice"] == 1
     assert effect_status(store, run_id, "upload") == "succeeded"
+
+
+def test_a_channel_showing_another_number_on_resume_sends_the_order_to_a_person(
+    intake: Workflow, store: Store, tmp_path: Path
+) -> None:
+    def shipped_by_hand(sim: SimulatorHandle, order_id: str) -> None:
+        headers = {"Authorization": "Bearer " + sim.systems["h5"]["api_key"]}
+        body = {"carrier": "ZTO", "waybill_no": "ZT7000000000001", "lines": []}
+        url = f"{sim.base_url}{ORDERS_PATH}/{order_id}/shipments"
+        httpx.post(url, json=body, headers=headers).raise_for_status()
+
+    run_id, _, outcome, _, _, uploads = crash_during_upload(
+        intake, store, tmp_path, "h5", shipped_by_hand
+    )
+    assert outcome == "exception"
+    assert [u["waybill_no"] for u in uploads][1:] == ["ZT7000000000001"]  # none of ours after
+    with store.session() as session:
+        (step,) = session.scalars(
+            select(StepRow).where(StepRow.run_id == run_id, StepRow.node_id == "waybill")
+        ).all()
+    assert step.outcome == "error" and "ZT7000000000001" in step.detail["error"]
 
 
 @pytest.mark.parametrize("commit_at_once", [True, False], ids=["committed", "twin"])
