@@ -57,13 +57,16 @@ class Carrier(Protocol):
 class ChannelConnector(Protocol):
     """What every sales-channel connector offers.
 
-    `upload_is_idempotent`: whether uploading the same waybill again is harmless. A
-    connector where it is not (Youzan) also offers ``async tracking_of(order_id) -> str |
-    None``, the tracking number the channel holds, to check before uploading again.
+    `can_tell_tracking`: whether the connector offers ``async tracking_of(order_id) -> str |
+    None``, the tracking number the channel holds for the order (the last one; None before
+    any; `Rejected` for an order the channel does not have). Every channel today can
+    (Youzan, Douyin, the H5 mall); the waybill node asks it before an interrupted upload is
+    sent again (`nodes.waybill`), and commits the result of an upload to a channel that
+    cannot at once.
     """
 
     channel: str
-    upload_is_idempotent: bool
+    can_tell_tracking: bool
 
     def pull(self, start: datetime, end: datetime) -> AsyncIterator[list[tuple[dict, dict]]]: ...
 

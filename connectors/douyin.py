@@ -1,4 +1,5 @@
-"""Douyin (抖店): `order.searchList` pull and `order.logisticsAdd` tracking upload.
+"""Douyin (抖店): `order.searchList` pull, `order.logisticsAdd` tracking upload and
+`order.orderDetail` for the tracking numbers an order holds.
 
 Every call is a POST to ``/<group>/<action>`` with the signed query (`app_key`, `method`,
 `timestamp`, `v=2`, `sign_method=hmac-sha256`, `access_token`, `sign`) and the JSON
@@ -12,6 +13,14 @@ Receivers come encrypted (`encrypt_post_receiver`, `encrypt_post_tel`,
 (``cipher_infos: [{auth_id: order id, cipher_text}]``, at most 50 a call, so one call per
 50 distinct ciphertexts of the page); any entry with a non-zero `err_no` fails the page.
 The raw record kept beside the canonical order stays as received.
+
+The tracking upload is checked before it is tried again: `order.orderDetail`
+``{shop_order_id}`` answers ``data.shop_order_detail.logistics_info[]`` (``tracking_no``,
+``company``, ``company_name``, ``ship_time``, ``delivery_id``, ``product_info[]``: one entry
+per parcel shipped, shape from zsmhub/doudian-sdk order_orderDetail), so after a timeout or a
+5xx the upload first asks whether the order already holds the waybill (`tracking_of`), and
+never sends it again without having asked. Whether Douyin refuses or ignores a repeated
+logisticsAdd is not documented; orderhub does not rely on either.
 
 Pushes (抖店消息推送): the body is a JSON array of ``{tag, msg_id, data}`` where `data` is a
 JSON string; tag "101" is an order paid (``{p_id, s_ids, shop_id, order_status: 2,
@@ -67,7 +76,8 @@ class DouyinConnector:
     """Pulls Douyin shop orders by update time and adds logistics to them."""
 
     channel = SYSTEM
-    upload_is_idempotent = True  # a repeated logisticsAdd with the same waybill is harmless
+    #: `tracking_of` reads the numbers the order holds: asked before an upload is tried again
+    can_tell_tracking = True
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._app_key = require(SYSTEM, config, "app_key")
@@ -100,7 +110,8 @@ class DouyinConnector:
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
     ) -> None:
-        """`order.logisticsAdd` (repeating it with the same waybill is harmless)."""
+        """`order.logisticsAdd`, tried again only after `tracking_of` shows the order does
+        not hold `waybill_no` yet (a failed ask ends the call with its error)."""
         params: dict[str, Any] = {
             "order_id": order_id,
             "company_code": carrier,
@@ -109,7 +120,21 @@ class DouyinConnector:
         }
         if lines:
             params["serial_number_list"] = list(lines)
-        await self._request("order.logisticsAdd", params, retry=True)
+
+        async def landed() -> dict | None:
+            return {} if await self.tracking_of(order_id) == waybill_no else None
+
+        await self._request(
+            "order.logisticsAdd", params, retry=True, reconcile=landed, retry_unreconciled=False
+        )
+
+    async def tracking_of(self, order_id: str) -> str | None:
+        """The tracking number Douyin holds for the order (`order.orderDetail`: the last
+        parcel's `logistics_info[].tracking_no`), or None when nothing is shipped yet;
+        `Rejected` for an order the shop does not have."""
+        data = await self._request("order.orderDetail", {"shop_order_id": order_id}, retry=True)
+        numbers = tracking_numbers(data.get("shop_order_detail") or {})
+        return numbers[-1] if numbers else None
 
     async def pushed_order(self, record: dict) -> tuple[dict, dict]:
         """The order a push names (``{"p_id"}``), read with `order.orderDetail`, decrypted."""
@@ -143,9 +168,14 @@ class DouyinConnector:
             plain.update(_decrypted(answer))
         return plain  # a ciphertext left out makes its order unreadable (`reveal`)
 
-    async def _request(self, method: str, params: dict[str, Any], *, retry: bool) -> dict:
+    async def _request(
+        self, method: str, params: dict[str, Any], *, retry: bool, **options: Any
+    ) -> dict:
+        """One signed call; `options` go to `HttpClient.call` (`reconcile`, …)."""
         keys = (self._app_key, self._secret, self._token)
-        return await signed_call(self._http, keys, method, params, parse=_parse, retry=retry)
+        return await signed_call(
+            self._http, keys, method, params, parse=_parse, retry=retry, **options
+        )
 
 
 def sign(secret: str, app_key: str, method: str, param_json: str, timestamp: str) -> str:
@@ -187,6 +217,16 @@ def read_push(
     except (*MALFORMED, json.JSONDecodeError) as exc:
         raise PushRefused(400, f"malformed push: {type(exc).__name__}: {exc}") from None
     return pushed
+
+
+def tracking_numbers(detail: Mapping[str, Any]) -> list[str]:
+    """The tracking numbers of an `order.orderDetail` ``shop_order_detail``, one per parcel
+    (``logistics_info[].tracking_no``), in the order Douyin lists them."""
+    return [
+        str(parcel["tracking_no"])
+        for parcel in detail.get("logistics_info") or []
+        if parcel.get("tracking_no")
+    ]
 
 
 def dumps(params: dict[str, Any]) -> str:
@@ -326,8 +366,10 @@ async def signed_call(
     *,
     parse: Callable[[Response], dict],
     retry: bool,
+    **options: Any,
 ) -> dict:
-    """One signed Douyin open-platform call: `keys` are (app_key, app_secret, access_token)."""
+    """One signed Douyin open-platform call: `keys` are (app_key, app_secret, access_token);
+    `options` go to `HttpClient.call` (`reconcile`, `retry_unreconciled`)."""
     app_key, secret, token = keys
     param_json = dumps(params)
     timestamp = str(int(time.time()))
@@ -348,6 +390,7 @@ async def signed_call(
         headers={"Content-Type": "application/json"},
         parse=parse,
         retry=retry,
+        **options,
     )
 
 
@@ -360,6 +403,8 @@ def _parse(response: Response) -> dict:
     text = f"{body.get('msg', '')} {body.get('sub_msg', '')}".strip()
     if "frequency" in sub_code or "limit" in sub_code:
         raise RateLimited(SYSTEM, f"rate limited: {text}", code=sub_code or str(code))
+    if sub_code.startswith("isv."):  # the caller's request, whatever the code (50002 …)
+        raise Rejected(SYSTEM, f"refused: {text}", code=sub_code)
     if sub_code.startswith("isp.") or (isinstance(code, int) and code >= 50000):
         raise Unavailable(SYSTEM, f"platform error: {text}", code=sub_code or str(code))
     raise Rejected(SYSTEM, f"refused: {text}", code=sub_code or str(code))

@@ -3,7 +3,12 @@
 ``GET /h5/api/orders?updated_after=ISO&updated_before=ISO&cursor=C&limit=N`` (limit <= 100,
 window <= 24 h) answers ``{"orders": [...], "next_cursor": C | null}``; records are the
 canonical shape (yuan strings, ISO times). Shipments are
-``POST /h5/api/orders/{order_id}/shipments``, idempotent per waybill.
+``POST /h5/api/orders/{order_id}/shipments`` ``{carrier, waybill_no, lines}`` (meant to be
+idempotent per waybill; orderhub does not rely on it). One order is read with
+``GET /h5/api/orders/{order_id}``: ``{"order": <record as listed>, "shipments": [{carrier,
+waybill_no, lines, shipped_at}]}`` in the order they came, 404 ``{"error":
+"order_not_found"}`` for an order the mall does not have; an upload is tried again only
+after that read shows the order does not hold the waybill yet (`tracking_of`).
 
 Pushes (the mall's own webhook, our design): ``POST`` a JSON body ``{event_id, event:
 "order.paid" | "order.updated" | "order.cancelled", order: <record as listed>}`` with
@@ -40,7 +45,8 @@ class H5Connector:
     """Pulls the H5 mall's orders by update time and posts shipments to it."""
 
     channel = SYSTEM
-    upload_is_idempotent = True  # the mall treats a repeated waybill as the same shipment
+    #: `tracking_of` reads the order's shipments: asked before an upload is tried again
+    can_tell_tracking = True
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._key = require(SYSTEM, config, "api_key")
@@ -72,12 +78,39 @@ class H5Connector:
     async def upload_tracking(
         self, order_id: str, carrier: str, waybill_no: str, lines: list[str] | None = None
     ) -> None:
-        """Record a shipment; the mall treats a repeated waybill as the same shipment."""
+        """Record a shipment, tried again only after `tracking_of` shows the order does not
+        hold `waybill_no` yet (a failed ask ends the call with its error)."""
         body = {"carrier": carrier, "waybill_no": waybill_no, "lines": lines or []}
-        path = f"{ORDERS_PATH}/{quote(order_id, safe='')}/shipments"
+
+        async def landed() -> dict | None:
+            return ACK if await self.tracking_of(order_id) == waybill_no else None
+
         await self._http.call(
-            "POST", path, json=body, headers=self._auth(), parse=_parse, retry=True
+            "POST",
+            _order_path(order_id) + "/shipments",
+            json=body,
+            headers=self._auth(),
+            parse=_parse,
+            retry=True,
+            reconcile=landed,
+            retry_unreconciled=False,
         )
+
+    async def tracking_of(self, order_id: str) -> str | None:
+        """The waybill number of the order's last shipment (`GET /h5/api/orders/{id}`), or
+        None when it has none yet; `Rejected` (code 404) for an order the mall does not have."""
+        try:
+            body = await self._http.call(
+                "GET", _order_path(order_id), headers=self._auth(), parse=_parse, retry=True
+            )
+        except Rejected as err:
+            if err.code != "404":
+                raise
+            raise Rejected(
+                SYSTEM, f"order {order_id} is not in the H5 mall; check the order id", code="404"
+            ) from None
+        numbers = [str(s["waybill_no"]) for s in body.get("shipments") or [] if s.get("waybill_no")]
+        return numbers[-1] if numbers else None
 
     async def pushed_order(self, record: dict) -> tuple[dict, dict]:
         """A pushed order record as (canonical, raw): the push carries all of it."""
@@ -89,6 +122,10 @@ class H5Connector:
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}"}
+
+
+def _order_path(order_id: str) -> str:
+    return f"{ORDERS_PATH}/{quote(order_id, safe='')}"
 
 
 def to_canonical(raw: dict) -> dict:

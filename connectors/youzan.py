@@ -75,8 +75,9 @@ class YouzanConnector:
     """Pulls Youzan trades by update time and confirms shipments."""
 
     channel = SYSTEM
-    #: a repeated confirm is refused, not ignored: ask `tracking_of` before uploading again
-    upload_is_idempotent = False
+    #: `tracking_of` reads the order's number (a repeated confirm is refused, not ignored):
+    #: asked before an upload is tried again
+    can_tell_tracking = True
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._token = require(SYSTEM, config, "access_token")

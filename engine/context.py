@@ -266,3 +266,9 @@ class RunStepContext:
         self.store.wrote = True
         self.ended.add(key)
         self._env.writer.run(_SUCCEEDED, {"key": key, "result": result, "now": utcnow()})
+
+    async def durable(self) -> None:
+        """Commit the run's work so far now (an effect's result that must not wait for the
+        run's next commit: a crash before it would repeat an effect nobody can check)."""
+        self._live.save(self._env.writer)
+        await self._env.writer.durable()

@@ -6,6 +6,15 @@ to a ZTO waybill node while SF is unavailable with `on_unavailable` (see `engine
 It never ships an order the platform does not show as paid, whatever the graph before it
 checked: such an order (with no waybill of ours yet) takes the outcome `not_paid`, which a
 workflow must route like any other (`order_intake` sends it to awaiting_payment).
+
+The tracking upload happens once per order, across crashes too. Its effect is marked
+started (durably) before the call; when a run resumes and finds it started but not finished
+(the process died during the call or before its result was committed), the channel is asked
+for the number it holds (`tracking_of`) where it can be (`can_tell_tracking`: Youzan, Douyin
+and the H5 mall): it is not sent again when the channel holds it, and the order goes to a
+person when the channel holds another number. A channel that cannot be asked gets its
+upload's result committed the moment the call returns, so only a death while the call itself
+is in flight can send it a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +29,13 @@ from engine.errors import ConflictError, Rejected
 from engine.node import BaseNode, Outcome
 from engine.order import Order
 from engine.registry import node
+
+#: ask the channel before an interrupted upload is sent again; tests switch it off to show the
+#: second upload it prevents
+ASK_CHANNEL = True
+#: commit an upload to a channel that cannot be asked the moment it returns; tests switch it
+#: off to show the second upload it prevents
+COMMIT_AT_ONCE = True
 
 
 class Contact(BaseModel):
@@ -95,16 +111,26 @@ class Waybill(BaseNode):
         if prior is not None and prior.status == "succeeded":
             return
         channel = ctx.connectors.channels[order.channel]
-        # an earlier attempt started: where uploading again is not harmless, ask the channel
-        landed = (
-            prior is not None
-            and not channel.upload_is_idempotent
-            and await channel.tracking_of(order.order_id) == waybill_no
-        )
-        if not landed:
+        # an earlier attempt started and may have landed: ask the channel where it can tell
+        if prior is None or not await self._landed(channel, order, waybill_no):
             await channel.upload_tracking(order.order_id, self._carrier(ctx).code, waybill_no)
         ctx.store.mark_uploaded(key)
         ctx.end_effect(upload_key, {"waybill_no": waybill_no})
+        if COMMIT_AT_ONCE and not can_tell_tracking(channel):  # nothing to ask after a crash
+            await ctx.durable()
+
+    async def _landed(self, channel: Any, order: Order, waybill_no: str) -> bool:
+        """Whether an interrupted upload of `waybill_no` reached the channel; a channel that
+        holds another number for the order is a conflict for a person."""
+        if not (ASK_CHANNEL and can_tell_tracking(channel)):
+            return False
+        held = await channel.tracking_of(order.order_id)
+        if held is not None and held != waybill_no:
+            raise ConflictError(
+                f"the channel already shows tracking number {held} for this order, not our "
+                f"waybill {waybill_no}: check the order in the channel's back office"
+            )
+        return held == waybill_no
 
     def _carrier(self, ctx: RunStepContext) -> Any:
         carriers = ctx.connectors.carriers
@@ -114,6 +140,11 @@ class Waybill(BaseNode):
                 "no settings for this carrier: add its section (credentials) to orderhub.toml",
             )
         return carriers[self.params.carrier]
+
+
+def can_tell_tracking(channel: Any) -> bool:
+    """Whether the channel connector can say which tracking number an order holds."""
+    return bool(getattr(channel, "can_tell_tracking", False))
 
 
 def shipment(order: Order) -> str:

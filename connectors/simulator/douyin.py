@@ -1,5 +1,5 @@
-"""Simulated Douyin (抖店) open API: `order.searchList`, `order.logisticsAdd` and
-`order.batchDecrypt`.
+"""Simulated Douyin (抖店) open API: `order.searchList`, `order.orderDetail`,
+`order.logisticsAdd` and `order.batchDecrypt`.
 
 Checks app_key, access_token and the HMAC-SHA256 sign of every call. Windows are
 [update_time_start, update_time_end) epoch seconds, at most one day; `page` from 0,
@@ -17,6 +17,12 @@ err_no, err_msg, data_type, is_virtual_tel, …}]`` and ``custom_err`` out. The 
 `auth_id` is the order id; the simulator only requires one. A ciphertext it never handed
 out, or one without an auth_id, gets err_no 300004 (the code is the simulator's choice).
 Real phones may come back as virtual numbers; the simulator always returns the real one.
+
+`order.orderDetail` ``{shop_order_id}``: ``shop_order_detail`` is the order's record as
+listed plus ``logistics_info``, one entry per logisticsAdd recorded for the order
+(``tracking_no``, ``company``, ``company_name``, ``ship_time``, ``delivery_id``,
+``product_info``), empty before the first; an unknown order is code 50002 with sub_code
+``isv.business-failed:order-not-found``. Every logisticsAdd is recorded, a repeat too.
 """
 
 from __future__ import annotations
@@ -38,6 +44,12 @@ DATA_TYPE = {"address": 1, "name": 2, "phone": 3}
 UNKNOWN_CIPHER = 300004
 NOT_ALLOWED = 300008  # decryption refused for that order (the simulator's code)
 STATUS = {"unpaid": 1, "shipped": 3, "cancelled": 4}
+COMPANY_NAMES = {
+    "sf": "顺丰速运",
+    "shunfeng": "顺丰速运",
+    "zto": "中通快递",
+    "zhongtong": "中通快递",
+}
 STATUS_DESC = {1: "待支付", 105: "已支付", 2: "备货中", 3: "已发货", 4: "已取消", 5: "已完成"}
 
 
@@ -161,7 +173,10 @@ def register(app: FastAPI, state: SimState) -> None:
         oid = str(p.get("shop_order_id", ""))
         if oid not in store.orders:
             return error(50002, "业务处理失败", "isv.business-failed:order-not-found", oid)
-        return ok({"shop_order_detail": store.record(oid)})
+        record = store.record(oid)
+        shipped = [u for u in state.uploads if u["channel"] == SYSTEM and u["order_id"] == oid]
+        parcels = [_parcel(record, up, n) for n, up in enumerate(shipped, 1)]
+        return ok({"shop_order_detail": {**record, "logistics_info": parcels}})
 
     @app.post("/order/logisticsAdd")
     async def logistics_add(request: Request) -> Response:
@@ -197,6 +212,26 @@ def register(app: FastAPI, state: SimState) -> None:
         }
         decrypted = [_decrypt_info(state.vault, info, refused) for info in infos]
         return ok({"decrypt_infos": decrypted, "custom_err": {"err_code": 0, "err_msg": ""}})
+
+
+def _parcel(record: dict, upload: dict, n: int) -> dict:
+    """One `logistics_info` entry of orderDetail for a recorded logisticsAdd."""
+    return {
+        "tracking_no": upload["waybill_no"],
+        "company": upload["carrier"] or "",
+        "company_name": COMPANY_NAMES.get(str(upload["carrier"]).lower(), ""),
+        "ship_time": int(upload["at"]),
+        "delivery_id": f"{upload['order_id']}-P{n}",
+        "product_info": [
+            {
+                "sku_order_id": line["order_id"],
+                "product_name": line["product_name"],
+                "outer_sku_id": line["out_sku_id"],
+                "product_count": line["item_num"],
+            }
+            for line in record["sku_order_list"]
+        ],
+    }
 
 
 def _decrypt_info(vault: Vault, info: object, refused: set[str]) -> dict:

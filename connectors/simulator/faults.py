@@ -47,7 +47,7 @@ CALLS: dict[str, tuple[str, ...]] = {
     # as_pull, as_get, as_act: the after-sales list, detail and acts (agree, refund, refuse)
     "youzan": ("pull", "get", "upload", "decrypt", "as_pull", "as_get", "as_act"),
     "douyin": ("pull", "get", "upload", "decrypt", "as_pull", "as_get", "as_act"),
-    "h5": ("pull", "upload", "as_pull", "as_act"),
+    "h5": ("pull", "get", "upload", "as_pull", "as_act"),
     "erp": ("login", "inventory", "catalogue", "outbound", "returns"),
     "sf": ("create", "search", "reverse", "routes"),
     "zto": ("create", "search"),

@@ -1,8 +1,12 @@
-"""Simulated H5 mall REST API: keyset-cursor order listing and shipment posts.
+"""Simulated H5 mall REST API: keyset-cursor order listing, one order's read and shipment
+posts.
 
 Bearer `api_key` auth (401 otherwise); window [updated_after, updated_before) at most
 one day (400); `limit` <= 100 (400). The cursor names the last (update time, order id)
 returned, so orders moving while a window is read are neither skipped nor repeated.
+``GET /h5/api/orders/{order_id}`` answers ``{"order": <record as listed>, "shipments":
+[{carrier, waybill_no, lines, shipped_at}]}``, one shipment per post recorded (a repeat
+too), 404 ``{"error": "order_not_found"}`` for an unknown order.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.simulator.common import answer, fault_answer, json_of
 from connectors.simulator.paging import Bounds, serve_page
-from connectors.simulator.state import SimState
+from connectors.simulator.state import SimState, iso
 
 SYSTEM = "h5"
 
@@ -70,6 +74,22 @@ def register(app: FastAPI, state: SimState) -> None:
 
         window = (q["updated_after"], q.get("updated_before"), limit)
         return answer(serve_page(state, SYSTEM, window, bounds, render))
+
+    @app.get("/h5/api/orders/{order_id}")
+    async def get_order(request: Request, order_id: str) -> Response:
+        refused = await gate(request, "get")
+        if refused:
+            return refused
+        store = state.channels[SYSTEM]
+        if order_id not in store.orders:
+            return answer({"error": "order_not_found"}, status=404)
+        shipments = [
+            {"carrier": u["carrier"], "waybill_no": u["waybill_no"], "lines": u["lines"],
+             "shipped_at": iso(int(u["at"]))}
+            for u in state.uploads
+            if u["channel"] == SYSTEM and u["order_id"] == order_id
+        ]  # fmt: skip
+        return answer({"order": store.record(order_id), "shipments": shipments})
 
     @app.post("/h5/api/orders/{order_id}/shipments")
     async def add_shipment(request: Request, order_id: str) -> Response:

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.h5 import ORDERS_PATH, H5Connector, read_push, webhook_signature
 from connectors.pushes import PushRefused
-from engine.errors import Rejected
+from engine.errors import Rejected, Unavailable
 from tests.connectors.conftest import assert_round_trip, day_windows, pull_all, window_of
 
 CHANNEL = "h5"
@@ -95,3 +95,55 @@ def test_a_push_is_read_only_with_its_signature_and_a_fresh_timestamp(systems):
         assert refused.value.status == 401
     with pytest.raises(PushRefused, match="webhook_secret not set"):
         read_push(body, signed, {**config, "webhook_secret": ""}, now)
+
+
+def uploads_of(sim, order_id: str) -> list[dict]:
+    return [u for u in sim.log("uploads") if u["order_id"] == order_id]
+
+
+@pytest.fixture
+def h5_order(scenario) -> str:
+    return scenario["channels"][CHANNEL][0]["order_id"]
+
+
+async def test_tracking_of_is_none_before_the_upload_and_the_waybill_after(hub, sim, h5_order):
+    h5 = hub.channels[CHANNEL]
+    assert h5.can_tell_tracking is True
+    assert await h5.tracking_of(h5_order) is None
+    await h5.upload_tracking(h5_order, "SF", "SF1000000000021")
+    assert await h5.tracking_of(h5_order) == "SF1000000000021"
+    assert sim.stats()["calls"][CHANNEL]["get"] == 2
+
+
+async def test_tracking_of_an_unknown_order_is_rejected_naming_it(hub):
+    with pytest.raises(Rejected) as err:
+        await hub.channels[CHANNEL].tracking_of("H5-NOPE")
+    assert err.value.code == "404"
+    assert "H5-NOPE is not in the H5 mall" in str(err.value)
+
+
+async def test_a_shipment_whose_answer_times_out_is_not_posted_twice(hub, sim, h5_order):
+    sim.fault(CHANNEL, "timeout", 1, call="upload")  # it lands; the answer comes too late
+    await hub.channels[CHANNEL].upload_tracking(h5_order, "SF", "SF1000000000022")
+    assert [u["waybill_no"] for u in uploads_of(sim, h5_order)] == ["SF1000000000022"]
+    assert sim.stats()["calls"][CHANNEL] == {"upload": 1, "get": 1}
+
+
+async def test_a_shipment_is_not_posted_again_when_asking_fails(hub, sim, h5_order):
+    sim.fault(CHANNEL, "error", 1, call="upload")
+    sim.fault(CHANNEL, "error", 4, call="get")  # the read's own retries fail too
+    with pytest.raises(Unavailable):
+        await hub.channels[CHANNEL].upload_tracking(h5_order, "SF", "SF1000000000023")
+    assert sim.stats()["calls"][CHANNEL] == {"upload": 1, "get": 4}
+
+
+def test_the_order_read_lists_every_shipment_recorded(sim, h5_order):
+    headers = {"Authorization": "Bearer " + sim.systems[CHANNEL]["api_key"]}
+    path = f"{sim.base_url}{ORDERS_PATH}/{h5_order}"
+    for number in ("SF1000000000024", "SF1000000000025"):  # the simulator records a repeat
+        body = {"carrier": "SF", "waybill_no": number, "lines": []}
+        assert httpx.post(path + "/shipments", json=body, headers=headers).status_code == 200
+    got = httpx.get(path, headers=headers).json()
+    assert got["order"]["order_id"] == h5_order
+    assert [s["waybill_no"] for s in got["shipments"]] == ["SF1000000000024", "SF1000000000025"]
+    assert httpx.get(path).status_code == 401

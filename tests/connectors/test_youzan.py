@@ -96,7 +96,7 @@ def uploads_of(sim, order_id: str) -> list[dict]:
 
 async def test_tracking_of_is_none_before_the_upload_and_the_waybill_after(hub, paid):
     youzan = hub.channels[CHANNEL]
-    assert youzan.upload_is_idempotent is False
+    assert youzan.can_tell_tracking is True
     assert await youzan.tracking_of(paid) is None
     await youzan.upload_tracking(paid, "SF", "SF1000000000001")
     assert await youzan.tracking_of(paid) == "SF1000000000001"
