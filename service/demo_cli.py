@@ -240,8 +240,10 @@ class LiveDemo:
         pids = ", ".join(f"{c.name} pid {c.proc.pid}" for c in self.children)
         width = max(len(user) for user, _, _ in self.sign_ins)
         lines = [
-            f"the day arrives over {self.minutes:g} minutes: about {PUSH_SHARE:.0%} of the paid "
-            "orders are pushed to the API's hooks, the scheduler pulls the rest every minute",
+            f"the day arrives over {self.minutes:g} minute{'' if self.minutes == 1 else 's'}: "
+            f"about {PUSH_SHARE:.0%} of the paid orders are pushed to the API's hooks, the "
+            "scheduler pulls the rest every minute (a minute behind, as it stays behind the "
+            "platforms' clocks)",
             "",
             f"editor     {self.editor}    sign in as:",
             *(f"    {u:<{width}}  {r:<12} {p}" for u, r, p in self.sign_ins),
@@ -253,7 +255,7 @@ class LiveDemo:
             f'"{self.api}/orders?status=shipped&limit=5"',
             "  the editor as wang (reviewer): possible duplicates wait in the review queue",
             "  the editor as li (ops_manager): the exceptions queue, the workflow, its versions",
-            f"  orderhub queue list --db {self.url} --as li:ops_manager",
+            f"  ORDERHUB_TOKEN={self.token} orderhub queue list --db {self.url}",
             "",
             f"processes: {pids}",
             "Ctrl-C stops all of it"
