@@ -1,5 +1,6 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both create .venv by themselves.
-# `make demo ARGS=--keep` keeps the demo's temporary folder (scenario, database, report).
+# `make demo` runs the hub live on a simulated day until Ctrl-C (`orderhub demo`);
+# `make demo ARGS=--batch` is one checked run of a day; ARGS=--keep keeps the temporary folder.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -83,6 +83,7 @@ app.command()(scheduler)
 WAITING_EXIT = 3
 MACHINE_WAITS = ("system ", "time")
 DEFAULT_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "order_intake.yaml"
+LIVE_ORDERS = 300  # the live demo's day: orders arrive over a few minutes, not all at once
 
 
 @app.command()
@@ -169,17 +170,37 @@ def run(
 
 @app.command()
 def demo(
-    orders: int = typer.Option(1200, min=1, help="orders in the generated day"),
+    orders: int | None = typer.Option(
+        None, min=1, help=f"orders in the generated day (default {LIVE_ORDERS}; --batch 1200)"
+    ),
     seed: int = typer.Option(42, help="generator seed"),
     db: str | None = typer.Option(None, help="database URL (default: a fresh temporary file)"),
     keep: bool = typer.Option(
-        False, "--keep", help="keep the temporary folder (scenario, database, report) to look at"
+        False, "--keep", help="keep the temporary folder (scenario, database, logs) to look at"
     ),
+    batch: bool = typer.Option(
+        False, "--batch", help="one run of the whole day, checked against its oracle, and exit"
+    ),
+    minutes: float = typer.Option(
+        5, min=0.1, help="the generated day arrives over this many minutes (live)"
+    ),
+    port: int = typer.Option(8000, help="the API's port (live)"),
+    ui_port: int = typer.Option(8501, help="the editor's port (live)"),
 ) -> None:
-    """Generate a scenario, run workflows/order_intake.yaml on it, compare with its oracle.
+    """The hub alive: a simulated day arriving over a few minutes, some orders pushed and
+    some pulled (every minute), the API with its scheduler and the editor; it prints the
+    editor's URL and the demo users' sign-ins, and Ctrl-C stops all of it.
 
-    Everything goes in a temporary folder, removed at the end unless --keep.
+    --batch instead generates a scenario, runs workflows/order_intake.yaml on it once and
+    compares the report with the scenario's oracle. Everything goes in a temporary folder,
+    removed at the end unless --keep.
     """
+    if not batch:
+        from service.demo_cli import LiveDemo
+
+        LiveDemo(orders or LIVE_ORDERS, seed, db, keep, minutes, port, ui_port).main()
+        return
+    orders = orders or 1200
     from connectors.simulator.generator import generate_scenario, write_scenario
 
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
@@ -210,18 +231,37 @@ def simulator(
     faults: Path | None = typer.Option(
         None, help="faults to inject (JSON or YAML); change them at /_sim/faults"
     ),
+    live: float | None = typer.Option(
+        None, "--live", metavar="MINUTES", help="the day arrives from now on over MINUTES"
+    ),
+    push_to: str | None = typer.Option(
+        None, help="with --live: push orders to URL/h5, /youzan, /douyin (e.g. …:8000/hooks)"
+    ),
+    push_share: float = typer.Option(0.3, min=0, max=1, help="with --push-to: share pushed"),
 ) -> None:
-    """Serve a scenario as Youzan, Douyin, H5, ERP, SF, ZTO and WeCom; print settings for it."""
+    """Serve a scenario as Youzan, Douyin, H5, ERP, SF, ZTO and WeCom; print settings for it.
+
+    With --live MINUTES its day is moved onto the next MINUTES minutes: an order shows in
+    its channel's list API once its time has come, and with --push-to a share of the paid
+    orders is pushed as they are paid (the rest waits for a pull)."""
     import uvicorn
 
     from connectors.simulator.app import create_app
     from connectors.simulator.faults import load_plan
     from connectors.simulator.server import fast_server_options, settings_for
+    from connectors.simulator.state import SimOptions
     from engine.settings import render_toml
 
+    if push_to is not None and live is None:
+        typer.echo("error: --push-to needs --live MINUTES (a batch day pushes nothing)", err=True)
+        raise typer.Exit(2)
+    if live is not None and live <= 0:
+        typer.echo("error: --live takes the minutes the day lasts, above 0", err=True)
+        raise typer.Exit(2)
+    options = SimOptions(live_minutes=live, push_url=push_to, push_share=push_share)
     try:
         data = load_scenario(scenario)
-        served = create_app(data, faults=load_plan(faults) if faults else None)
+        served = create_app(data, options=options, faults=load_plan(faults) if faults else None)
     except OrderhubError as exc:
         fail(exc)
     typer.echo("# orderhub.toml for this simulator (its test credentials):")

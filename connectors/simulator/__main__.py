@@ -3,7 +3,9 @@
 The settings that point at it are `connectors.simulator.server.settings_for(base_url)`
 (render them with `engine.settings.render_toml`).
 ``--options '{"sf_duplicate": "first_waybill"}'`` sets `SimOptions` fields;
-``--faults FILE`` (JSON or YAML) arms faults after the scenario's own (see `faults`).
+``--faults FILE`` (JSON or YAML) arms faults after the scenario's own (see `faults`);
+``--options '{"live_minutes": 5, "push_url": "http://127.0.0.1:8000/hooks"}'`` serves the
+day live (see `live`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on" if options.live_minutes is not None else "off",  # live: the pusher
         timeout_keep_alive=75,  # like the platforms' gateways (nginx's default), not 5 s
         **fast_server_options(),  # httptools + uvloop: several times uvicorn's h11/asyncio
     )

@@ -26,19 +26,32 @@ Inspection and control:
     (all, or ?id=…), POST /_sim/faults/clock {"advance_s": N} (move the fault windows' clock
     on); the fault fields are in `faults`.
 Youzan and Douyin receivers are ciphertexts unless `SimOptions.receivers` is "plain"; with
-`SimOptions.erp_outbound_after_s` set, every tracking upload books an ERP outbound bill.
+`SimOptions.erp_outbound_after_s` set, every tracking upload books an ERP outbound bill;
+with `SimOptions.live_minutes` set, the day arrives over that many minutes (see `live`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.simulator import aftersales_api, douyin, erp, h5, pushes, sf, wecom, youzan, zto
+from connectors.simulator import (
+    aftersales_api,
+    douyin,
+    erp,
+    h5,
+    live,
+    pushes,
+    sf,
+    wecom,
+    youzan,
+    zto,
+)
 from connectors.simulator.cipher import Vault
 from connectors.simulator.common import answer, json_of
 from connectors.simulator.faults import FaultPlan, parse_plan
@@ -59,11 +72,21 @@ def create_app(
 
     `credentials` override the defaults (`state.DEFAULT_CREDENTIALS`) per system; the
     scenario's ``faults`` and then `faults` are armed (`InputError` if they do not read).
+    With `options.live_minutes` the day arrives from now on over that many minutes and a
+    share of it is pushed (`live`; the pushes run in the app's lifespan).
     """
     options = options or SimOptions()
+    if options.live_minutes is not None:  # the day from now on, over live_minutes
+        scenario = live.live_scenario(scenario, time.time(), options.live_minutes)
     vault = Vault()
     state = build_state(scenario, credentials, options, renderers(options, vault), vault, faults)
-    app = FastAPI(title="orderhub simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="orderhub simulator",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=live.lifespan(state) if options.live_minutes is not None else None,
+    )
     app.state.sim = state
     app.add_middleware(DelayAnswers)
     aftersales_api.register(app, state)  # before the platforms' catch-all paths

@@ -194,7 +194,7 @@ def _start_thread(
         port=port,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on" if options is not None and options.live_minutes is not None else "off",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="orderhub-simulator", daemon=True)

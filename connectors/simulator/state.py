@@ -72,7 +72,11 @@ class SimOptions:
     repeated partnerOrderCode (its document does not say) — ``"first_waybill"`` (success with
     the first bill code), ``"refused"`` (a business refusal; the client then asks
     getOrderInfo) or ``"new_waybill"`` (a second waybill: the case the client must prevent
-    by asking before it creates again).
+    by asking before it creates again). `live_minutes`: live mode (see `live`) — the day's
+    order times are moved onto that many minutes from the simulator's start, the channels'
+    list APIs show an order only once its update time has come, and `push_share` of the paid
+    orders are pushed to ``{push_url}/{channel}`` (e.g. ``http://127.0.0.1:8000/hooks``) as
+    they are paid; None: the whole day is there at once (batch).
     """
 
     sf_duplicate: str = "error_8016"
@@ -87,6 +91,9 @@ class SimOptions:
     receivers: str = "encrypted"
     erp_outbound_after_s: float | None = None
     zto_duplicate: str = "first_waybill"
+    live_minutes: float | None = None
+    push_url: str | None = None
+    push_share: float = 0.3
 
     def __post_init__(self) -> None:
         if self.receivers not in RECEIVER_VARIANTS:
@@ -97,19 +104,34 @@ class SimOptions:
             raise ValueError(
                 f"zto_duplicate must be one of {ZTO_DUPLICATE_VARIANTS}, not {self.zto_duplicate!r}"
             )
+        if self.live_minutes is not None and self.live_minutes <= 0:
+            raise ValueError(f"live_minutes must be above 0, not {self.live_minutes!r}")
+        if not 0 <= self.push_share <= 1:
+            raise ValueError(f"push_share must be from 0 to 1, not {self.push_share!r}")
 
 
 class ChannelStore:
-    """One channel's orders (canonical dicts) with a sorted (updated epoch, order id) index."""
+    """One channel's orders (canonical dicts) with a sorted (updated epoch, order id) index.
 
-    def __init__(self, orders: list[dict[str, Any]], render: Callable[[dict], dict]) -> None:
+    With `now` (live mode) a window never reaches past `now()`: orders updated later are not
+    there yet."""
+
+    def __init__(
+        self,
+        orders: list[dict[str, Any]],
+        render: Callable[[dict], dict],
+        now: Callable[[], float] | None = None,
+    ) -> None:
         self.orders = {o["order_id"]: dict(o) for o in orders}
         self.index = sorted((epoch(o["updated_at"]), o["order_id"]) for o in orders)
         self.render = render
+        self.now = now
         self._rendered: dict[str, dict] = {}
 
     def window(self, start: float, end: float) -> tuple[int, int]:
-        """Index bounds of the orders with start <= updated < end."""
+        """Index bounds of the orders with start <= updated < end (and updated <= now)."""
+        if self.now is not None:
+            end = min(end, int(self.now()) + 1)
         lo = bisect.bisect_left(self.index, (start, ""))
         hi = bisect.bisect_left(self.index, (end, ""))
         return lo, hi
@@ -179,7 +201,8 @@ class SimState:
         for ch in CHANNELS:
             orders = self.scenario.get("channels", {}).get(ch, [])
             render = _malformed(ch, self.renderers[ch], set(self.options.malformed))
-            self.channels[ch] = ChannelStore(orders, render)
+            live = self.options.live_minutes is not None
+            self.channels[ch] = ChannelStore(orders, render, self.now if live else None)
         for records in (self.waybills, self.zto_orders, self.pages):
             records.clear()
         for log in (self.waybill_log, self.uploads, self.messages, self.moves):
@@ -194,6 +217,10 @@ class SimState:
         self._sf_times.clear()
         self.waybill_seq = 0
         self.receipts.clear()
+
+    def now(self) -> float:
+        """The simulator's clock now (`clock` may be swapped, e.g. by a test)."""
+        return self.clock()
 
     def stats(self, prefixes: list[str] | None = None) -> dict[str, Any]:
         """`/_sim/stats` (see `stats.build_stats`)."""

@@ -67,6 +67,8 @@ def build_stats(state: SimState, prefixes: list[str]) -> dict[str, Any]:
         "delay_ms": state.counters_for("delay_ms_"),
         "pages_repeated": {ch: state.counters[f"page_twice_{ch}"] for ch in CHANNELS},
         "orders_moved": {ch: state.counters[f"order_moves_{ch}"] for ch in CHANNELS},
+        "pushes": {ch: state.counters[f"pushes_{ch}"] for ch in CHANNELS},
+        "live_pushes": {k: state.counters[f"live_pushes_{k}"] for k in ("acked", "unacked")},
     }
 
 

@@ -35,6 +35,7 @@ carrier id). An unknown tid is refused with code 5000 "trade not found", as docu
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -131,7 +132,7 @@ def register(app: FastAPI, state: SimState) -> None:
 
         def bounds() -> Bounds:
             # both ends or neither: without both the window is ignored
-            lo, hi = store.window(start, end) if windowed else (0, len(store.index))
+            lo, hi = store.window(start, end) if windowed else store.window(0, math.inf)
             first = lo + (page_no - 1) * size
             return lo, hi, first, min(hi, first + size)
 

@@ -140,7 +140,8 @@ def test_run_on_the_4000_order_peak_day_reproduces_the_oracle(tmp_path: Path) ->
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = cli.invoke(
-        app, ["demo", "--orders", "300", "--seed", "4", "--db", str(tmp_path / "demo.db")]
+        app,
+        ["demo", "--batch", "--orders", "300", "--seed", "4", "--db", str(tmp_path / "demo.db")],
     )
     assert result.exit_code == 0, result.output
     assert "reproduces the scenario's independent oracle" in result.output

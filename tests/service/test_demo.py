@@ -1,4 +1,4 @@
-"""`orderhub demo` cleans up after itself: its temporary folder goes unless --keep."""
+"""`orderhub demo --batch` cleans up after itself: its temporary folder goes unless --keep."""
 
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ def tmpdir_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_demo_leaves_no_folder_behind(tmpdir_here: Path) -> None:
-    result = cli.invoke(app, ["demo", "--orders", "60"])
+    result = cli.invoke(app, ["demo", "--batch", "--orders", "60"])
     assert result.exit_code == 0, result.output
     assert "reproduces the scenario's independent oracle exactly" in result.stdout
     assert list(tmpdir_here.glob("orderhub-demo-*")) == []
 
 
 def test_demo_keep_keeps_it(tmpdir_here: Path) -> None:
-    result = cli.invoke(app, ["demo", "--orders", "60", "--keep"])
+    result = cli.invoke(app, ["demo", "--batch", "--orders", "60", "--keep"])
     assert result.exit_code == 0, result.output
     [kept] = tmpdir_here.glob("orderhub-demo-*")
     assert f"kept the scenario, database and report in {kept}" in result.stdout.replace("\n", "")
