@@ -125,6 +125,11 @@ def test_a_pushed_paid_order_reaches_an_uploaded_tracking_number(
     assert delivery["acked"] and delivery["tries"] == 1, delivery
     upload = wait_uploaded(sim, channel, order_id)
     assert upload["waybill_no"].startswith("SF")
+    deadline = time.monotonic() + DEADLINE_S  # the upload lands before the run commits
+    shipped_here = (OrderRow.channel == channel, OrderRow.order_id == order_id)
+    while count(store, OrderRow, *shipped_here, OrderRow.status == "shipped") == 0:
+        assert time.monotonic() < deadline, f"{channel}:{order_id} never shown shipped"
+        time.sleep(0.1)
     with store.engine.connect() as conn:
         order = conn.execute(
             select(OrderRow.status).where(
