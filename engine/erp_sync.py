@@ -34,6 +34,9 @@ from engine.store.models import CatalogueItem, InventoryRow, utcnow
 #: test-only switch: False decides on an ERP copy never synced as if it were empty (every
 #: order ``unknown_sku`` / ``out_of_stock``), as before (the twin test shows that)
 WAIT_WHEN_NEVER_SYNCED = True
+#: test-only switch: False leaves the dedup keys recorded before the first catalogue sync as
+#: they were (no order could count as an earlier valid one: duplicates are missed)
+REKEY_ON_FIRST_SYNC = True
 SYSTEM = "erp"
 CATALOGUE = "erp/catalogue"
 STOCK = "erp/stock"

@@ -215,7 +215,7 @@ def sync_catalogue(env: RunEnv, rows: list[dict[str, Any]], conn: Any = None) ->
     written = stock_store.sync_catalogue(conn, rows)
     erp_sync.mark_synced(conn, erp_sync.CATALOGUE)
     env.forget_catalogue()
-    if first:
+    if first and erp_sync.REKEY_ON_FIRST_SYNC:
         reindex(env, conn)
     return written
 
