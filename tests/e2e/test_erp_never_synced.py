@@ -103,10 +103,36 @@ def test_orders_wait_for_an_erp_never_synced_and_finish_when_it_is_back(
             for s in ("awaiting_payment", "cancelled", "shipped_elsewhere")
         )
         assert waiting == {("system", "erp"): paid_seen}
-        assert calls <= MOST_CALLS_WHILE_DOWN, calls  # no call per order, no busy loop
+        assert 0 < calls <= MOST_CALLS_WHILE_DOWN, calls  # no call per order, no busy loop
         assert any("ERP catalogue not refreshed" in w for w in first.warnings)
 
         sim.clear_faults("erp-down")
+        until_a_probe_may_go(store)
+        run_day(intake, store, sim, path)
+    with store.engine.connect() as conn:
+        assert waiting_counts(conn, intake.id).get(("system", "erp"), 0) == 0
+    assert compare_with_expected(build_report(store), expected) == []
+
+
+def test_stock_never_synced_makes_orders_wait_for_the_erp_not_out_of_stock(
+    intake: Workflow, store: Store, day: tuple[Path, dict[str, Any]]
+) -> None:
+    """Only the ERP's stock call fails (four tries: its breaker stays closed). The orders
+    wait at stock_check; the run wakes them, one of them tries the ERP — and trips its
+    breaker — and the rest wait on without calling; the ERP back, the day matches."""
+    path, expected = day
+    with start_simulator(str(path)) as sim:
+        sim.arm({"system": "erp", "call": "inventory", "mode": "down", "id": "stock-down"})
+        run_day(intake, store, sim, path)
+        inventory_calls = sim.stats()["calls"]["erp"].get("inventory", 0)
+        with store.engine.connect() as conn:
+            waiting = waiting_counts(conn, intake.id)
+        report = build_report(store)
+        assert report["outcome_totals"].get("out_of_stock", 0) == 0
+        assert report["outcome_totals"].get("held_low_stock", 0) == 0
+        assert waiting.get(("system", "erp"), 0) > 0
+        assert 4 < inventory_calls <= MOST_CALLS_WHILE_DOWN, inventory_calls  # a run tried
+        sim.clear_faults("stock-down")
         until_a_probe_may_go(store)
         run_day(intake, store, sim, path)
     with store.engine.connect() as conn:
