@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 
+from engine import erp_sync
 from engine.order import Order
 from engine.store import orders as order_store
 from engine.store import outbound as outbound_store
@@ -119,6 +120,14 @@ class NodeStore:
     def catalogue(self) -> frozenset[str]:
         return self._env.catalogue()
 
+    def catalogue_known(self) -> bool:
+        """True once the ERP catalogue was synced (see `engine.erp_sync`)."""
+        return erp_sync.catalogue_known(self._w)
+
+    def stock_known(self, warehouse: str) -> bool:
+        """True once the ERP's stock was synced (or `warehouse` has stock rows)."""
+        return erp_sync.stock_known(self._w, warehouse)
+
     def find_earlier(self, scope: str, key: str, window: timedelta) -> str | None:
         """Ref of the latest eligible order with `key` created within `window` before this one."""
         found = order_store.find_earlier(self._w, scope, key, vars(self._live.row), window)
@@ -138,6 +147,20 @@ class NodeStore:
     def reserve(self, warehouse: str, lines: dict[str, int]) -> dict[str, int] | None:
         self.wrote = True
         return stock_store.reserve(self._w, self._live.row.id, warehouse, lines, self._live.id)
+
+    def sync_catalogue(self, rows: list[dict[str, Any]]) -> int:
+        """Write the ERP's catalogue read by this step (see `engine.ingest.sync_catalogue`)."""
+        from engine.ingest import sync_catalogue  # the ingest imports the runner, which us
+
+        self.wrote = True
+        return sync_catalogue(self._env, rows, self._w)
+
+    def sync_stock(self, rows: list[dict[str, Any]]) -> int:
+        """Set on-hand stock from the ERP rows this step read; reservations are kept."""
+        self.wrote = True
+        written = stock_store.sync_inventory(self._w, rows)
+        erp_sync.mark_synced(self._w, erp_sync.STOCK)
+        return written
 
     def raise_alert(self, kind: str, subject: str, message: str) -> bool:
         """Raise an alert once per (kind, subject) and queue its notification; True if new."""
@@ -233,6 +256,11 @@ class RunStepContext:
         if len(key) <= MAX_EFFECT_KEY:
             return key
         return "OH" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+    async def durable(self) -> None:
+        """Make the work written so far durable, before a call that changes nothing outside
+        but may take a while (its breaker writes on a connection of its own)."""
+        await self._env.writer.durable()
 
     async def begin_effect(self, key: str, kind: str) -> EffectRecord | None:
         """Mark the effect STARTED and make the run's work so far durable, before the call.

@@ -14,17 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
+from engine import erp_sync
 from engine import unreadable as unreadable_mod
 from engine.errors import ConnectorError
+from engine.order import Order
 from engine.restock import resume_for_stock
 from engine.runner import RunEnv
 from engine.store import after_sales, documents
 from engine.store import orders as order_store
 from engine.store import outbound as outbound_store
 from engine.store import stock as stock_store
-from engine.store.models import utc
+from engine.store.models import OrderKey, OrderRow, utc
 from engine.store.runs import start_runs, supersede
 from engine.unreadable import read_order
+from engine.waits import wake
 
 log = logging.getLogger("orderhub.ingest")
 
@@ -46,6 +51,7 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     not_pulled: dict[str, str] = field(default_factory=dict)  # source part -> why
     restocked: int = 0  # waiting runs an inventory sync woke (they finish with the others)
+    erp_woken: int = 0  # runs waiting for the ERP that a sync which succeeded woke
 
 
 class PrepareContext:
@@ -61,9 +67,10 @@ class PrepareContext:
         return self.env.clock()
 
     def sync_catalogue(self, rows: list[dict[str, Any]]) -> int:
-        with self.env.store.engine.begin() as conn:
-            written = stock_store.sync_catalogue(conn, rows)
-        self.env.forget_catalogue()
+        """Write the ERP's catalogue (see `sync_catalogue`); then wake the runs waiting
+        for the ERP. Returns the rows written."""
+        written = sync_catalogue(self.env, rows)
+        self._erp_answered()
         return written
 
     def sync_inventory(
@@ -76,6 +83,8 @@ class PrepareContext:
         with self.env.store.engine.begin() as conn:
             done = outbound_store.consume(conn, shipped) if shipped else None
             written = stock_store.sync_inventory(conn, rows)
+            erp_sync.mark_synced(conn, erp_sync.STOCK)
+        self._erp_answered()
         if not self.dry_run:  # orders waiting for stock that now fits go on, oldest paid first
             woken = resume_for_stock(self.env.store, now=self.env.clock())
             self._result.restocked += len(woken)
@@ -86,6 +95,14 @@ class PrepareContext:
                 + (" …" if len(done.ignored) > 5 else "")
             )
         return written
+
+    def _erp_answered(self) -> None:
+        """The ERP just answered: the runs waiting for it go on (with the others)."""
+        if self.dry_run:
+            return
+        note = "the ERP answered this trigger's sync"
+        woken = wake(self.env.store, "system", erp_sync.SYSTEM, None, "ERP sync", note=note)
+        self._result.erp_woken += len(woken)
 
     def record_serials(self, skus: list[str], serials: list[dict[str, Any]]) -> None:
         """Mark `skus` serial-tracked and record the serials packed (ERP outbound bills)."""
@@ -184,6 +201,53 @@ class IndexContext:
     """What a node's `index` hook may read while orders are ingested."""
 
     catalogue: frozenset[str]
+
+
+def sync_catalogue(env: RunEnv, rows: list[dict[str, Any]], conn: Any = None) -> int:
+    """Write the ERP's catalogue `rows` and mark it synced (in `conn`'s transaction when
+    given, else in one of its own). The first sync of a store also records the lookup keys
+    of the orders pulled before it again (`reindex`): an order checked against no catalogue
+    could not count as an earlier valid order for dedup. Returns the rows written."""
+    if conn is None:
+        with env.store.engine.begin() as own:
+            return sync_catalogue(env, rows, own)
+    first = not erp_sync.catalogue_known(conn)
+    written = stock_store.sync_catalogue(conn, rows)
+    erp_sync.mark_synced(conn, erp_sync.CATALOGUE)
+    env.forget_catalogue()
+    if first and erp_sync.REKEY_ON_FIRST_SYNC:
+        reindex(env, conn)
+    return written
+
+
+def reindex(env: RunEnv, conn: Any) -> int:
+    """Record again, with the catalogue as it is now, the lookup keys of the orders whose
+    keys were recorded as not eligible; returns how many orders."""
+    indexers = [n for n in env.nodes.values() if hasattr(n, "index")]
+    if not indexers:
+        return 0
+    index_ctx = IndexContext(stock_store.catalogue_skus(conn))
+    keys = OrderKey.__table__
+    query = select(OrderRow.id, OrderRow.canonical).where(
+        OrderRow.id.in_(select(keys.c.order_pk).where(keys.c.eligible.is_(False)))
+    )
+    rows = []
+    found = conn.execute(query).all()
+    for pk, canonical in found:
+        order = Order.model_validate(canonical)
+        rows += [
+            {
+                "order_pk": pk,
+                "scope": scope,
+                "key": key,
+                "eligible": eligible,
+                "created_at": utc(order.created_at),
+            }
+            for node in indexers
+            for scope, key, eligible in node.index(order, index_ctx)
+        ]
+    order_store.save_keys(conn, rows)
+    return len(found)
 
 
 OnPage = Callable[[str, int], None]  # (the page's cursor, e.g. "order_intake/pull/h5"; orders)

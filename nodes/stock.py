@@ -6,6 +6,7 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
+from engine import erp_sync
 from engine.context import RunStepContext
 from engine.ingest import PrepareContext
 from engine.node import BaseNode, Outcome
@@ -29,6 +30,10 @@ class StockCheck(BaseNode):
 
     outcomes = ("ok", "low", "out")
 
+    def __init__(self, params: Params, node_id: str) -> None:
+        super().__init__(params, node_id)
+        self.resync = erp_sync.Resync()
+
     async def prepare(self, ctx: PrepareContext) -> None:
         """Read the ERP's sales outbound bills, then its on-hand stock; write both at once.
 
@@ -47,16 +52,22 @@ class StockCheck(BaseNode):
             shipped = await ctx.fetch(
                 f"{self.node_id}: ERP outbound bills", lambda: erp.outbound(since)
             )
-        await ctx.refresh(
+        synced = await ctx.refresh(
             f"{self.node_id}: ERP stock",
             erp.inventory,
             lambda rows: ctx.sync_inventory(rows, shipped),
         )
+        if not synced:
+            self.resync.failed()  # this trigger's runs wait for it, without calling again
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         warehouse = ctx.fact("warehouse") or ctx.store.warehouse()
         if warehouse is None:
             raise ValueError(f"{self.node_id}: no warehouse chosen; put split_warehouse first")
+        if await self._stock_missing(warehouse, ctx):
+            wait = erp_sync.waiting_for_erp(f"the stock of warehouse {warehouse}")
+            detail = {"warehouse": warehouse}
+            return Outcome("unavailable", detail, "waiting", wait.reason, waits=(wait,))
         lines = Counter()
         for line in order.items:
             lines[line.sku] += line.qty
@@ -87,3 +98,20 @@ class StockCheck(BaseNode):
             {"warehouse": warehouse, "left": left, "restock": restock},
             reason=f"below safety stock: {subjects}",
         )
+
+    async def _stock_missing(self, warehouse: str, ctx: RunStepContext) -> bool:
+        """True when the warehouse's stock was never synced and the ERP cannot give it now:
+        a run that waited here before tries once (its call is the breaker's probe). The
+        outbound bills are left to the next trigger: on-hand alone never oversells."""
+        wanted = self.params.sync_inventory and erp_sync.WAIT_WHEN_NEVER_SYNCED
+        if not wanted or ctx.dry_run or ctx.store.stock_known(warehouse):
+            return False
+        if self.node_id not in ctx.state and self.resync.failures:
+            return True  # this trigger's sync failed a moment ago: no call before a wake
+
+        async def sync() -> None:
+            if not ctx.store.stock_known(warehouse):  # another run may have synced it
+                await ctx.durable()
+                ctx.store.sync_stock(await ctx.connectors.erp.inventory())
+
+        return not await self.resync.attempt(sync)
