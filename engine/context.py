@@ -257,11 +257,6 @@ class RunStepContext:
             return key
         return "OH" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
-    async def durable(self) -> None:
-        """Make the work written so far durable, before a call that changes nothing outside
-        but may take a while (its breaker writes on a connection of its own)."""
-        await self._env.writer.durable()
-
     async def begin_effect(self, key: str, kind: str) -> EffectRecord | None:
         """Mark the effect STARTED and make the run's work so far durable, before the call.
 
@@ -296,7 +291,9 @@ class RunStepContext:
         self._env.writer.run(_SUCCEEDED, {"key": key, "result": result, "now": utcnow()})
 
     async def durable(self) -> None:
-        """Commit the run's work so far now (an effect's result that must not wait for the
-        run's next commit: a crash before it would repeat an effect nobody can check)."""
+        """Commit the run's work so far now: an effect's result that must not wait for the
+        run's next commit (a crash before it would repeat an effect nobody can check), or
+        before a call that changes nothing outside but may fail (its breaker writes on a
+        connection of its own, which must not wait behind the runs' open transaction)."""
         self._live.save(self._env.writer)
         await self._env.writer.durable()
