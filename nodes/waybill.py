@@ -6,6 +6,10 @@ to a ZTO waybill node while SF is unavailable with `on_unavailable` (see `engine
 It never ships an order the platform does not show as paid, whatever the graph before it
 checked: such an order (with no waybill of ours yet) takes the outcome `not_paid`, which a
 workflow must route like any other (`order_intake` sends it to awaiting_payment).
+
+An exchange's replacement (an order orderhub made, ``replacement_for`` its request) has no
+trade on the platform to upload a number to: it gets its waybill and ships, and the step
+says the upload was not made.
 """
 
 from __future__ import annotations
@@ -57,9 +61,12 @@ class Waybill(BaseNode):
             return Outcome("done", {"dry_run": True}, status="shipped")
         key = ctx.effect_key()
         waybill_no = await self._create(order, ctx, key)
-        if self.params.upload_tracking:
+        detail = {"waybill_no": waybill_no}
+        if self.params.upload_tracking and replacement_for(order) is not None:
+            detail["upload"] = "none: a replacement order has no platform trade"
+        elif self.params.upload_tracking:
             await self._upload(order, ctx, key, waybill_no)
-        return Outcome("done", {"waybill_no": waybill_no}, status="shipped")
+        return Outcome("done", detail, status="shipped")
 
     async def _create(self, order: Order, ctx: RunStepContext, key: str) -> str:
         prior = await ctx.begin_effect(key, "waybill")
@@ -114,6 +121,12 @@ class Waybill(BaseNode):
                 "no settings for this carrier: add its section (credentials) to orderhub.toml",
             )
         return carriers[self.params.carrier]
+
+
+def replacement_for(order: Order) -> str | None:
+    """The after-sales item an exchange's replacement order was made for, else None."""
+    found = (order.model_extra or {}).get("replacement_for")
+    return str(found) if found else None
 
 
 def shipment(order: Order) -> str:
