@@ -52,6 +52,7 @@ class IngestResult:
     not_pulled: dict[str, str] = field(default_factory=dict)  # source part -> why
     restocked: int = 0  # waiting runs an inventory sync woke (they finish with the others)
     erp_woken: int = 0  # runs waiting for the ERP that a sync which succeeded woke
+    adopted: int = 0  # orders orderhub made (exchange replacements) that got a run here
 
 
 class PrepareContext:
@@ -282,7 +283,34 @@ async def ingest(
             _store_batch(env, conn, batch, indexers, index_ctx, result)
         if on_page is not None:
             on_page(batch.cursor, len(batch.items))
+    if getattr(source, "adopts_made_orders", False):
+        with env.store.engine.begin() as conn:
+            adopt_made_orders(env, conn, result, indexers, index_ctx)
     return result
+
+
+def adopt_made_orders(
+    env: RunEnv,
+    conn: Any,
+    result: IngestResult,
+    indexers: list[Any],
+    index_ctx: IndexContext,
+) -> None:
+    """Start a run of this workflow version for each order orderhub made itself that has
+    none yet (an exchange's replacement, `nodes.as_replacement`): no channel will pull it, so
+    the workflow whose source takes such orders (``pull``'s `adopts_made_orders`) starts it
+    here, on the version this trigger runs, with its lookup keys, as a pulled order's."""
+    found = order_store.made_here_unstarted(conn)
+    if not found:
+        return
+    orders = [(pk, digest, read_order(canonical, {})[0]) for pk, digest, canonical in found]
+    order_store.save_keys(conn, _lookup_keys([(pk, o) for pk, _, o in orders], indexers, index_ctx))
+    wf = env.workflow
+    started = start_runs(
+        conn, wf.id, env.version, env.draft, wf.start, [(pk, digest) for pk, digest, _ in orders]
+    )
+    result.runs += started
+    result.adopted += len(started)
 
 
 def _store_batch(
@@ -329,18 +357,7 @@ def store_orders(
             stock_store.enqueue(conn, unreadable_mod.QUEUE, s.id, None, why, {})
             supersede(conn, [s.id])
             result.warnings.append(f"{s.order.ref}: {why}")
-    keys = [
-        {
-            "order_pk": s.id,
-            "scope": scope,
-            "key": key,
-            "eligible": eligible,
-            "created_at": utc(s.order.created_at),
-        }
-        for s in changed
-        for node in indexers
-        for scope, key, eligible in node.index(s.order, index_ctx)
-    ]
+    keys = _lookup_keys([(s.id, s.order) for s in changed], indexers, index_ctx)
     order_store.save_keys(conn, keys)
     stock_store.close_unreadable(conn, [s.id for s in changed])
     wf = env.workflow
@@ -348,3 +365,21 @@ def store_orders(
         conn, wf.id, env.version, env.draft, wf.start, [(s.id, s.content_hash) for s in changed]
     )
     result.changed += len(changed)
+
+
+def _lookup_keys(
+    orders: list[tuple[int, Any]], indexers: list[Any], index_ctx: IndexContext
+) -> list[dict[str, Any]]:
+    """The lookup keys (dedup…) the workflow's nodes record for stored orders (pk, Order)."""
+    return [
+        {
+            "order_pk": pk,
+            "scope": scope,
+            "key": key,
+            "eligible": eligible,
+            "created_at": utc(order.created_at),
+        }
+        for pk, order in orders
+        for node in indexers
+        for scope, key, eligible in node.index(order, index_ctx)
+    ]

@@ -25,9 +25,11 @@ class Wait:
     """Something a run waits for when its step ends by waiting (see `engine.waits`).
 
     `kind` is ``queue`` (a person's decision in the queue `key`), ``stock`` (stock of
-    ``SKU@warehouse``), ``system`` (the breaker of the system `key` closing) or ``time``
-    (`until`). `route` is the route a machine waker takes (a queue's decisions are the
-    person's); None runs the waiting node again. `deadline`: past it the team is reminded
+    ``SKU@warehouse``), ``system`` (the breaker of the system `key` closing), ``time``
+    (`until`) or ``event`` (something named `key` happening outside the run, such as
+    ``return:youzan:R1``, a returned parcel scanned in; its waker names it). `route` is
+    the route a machine waker takes (a queue's decisions are the person's); None runs the
+    waiting node again. `deadline`: past it the team is reminded
     once and the node's `timeout` route, if it has one, moves the order on.
     """
 

@@ -31,7 +31,7 @@ from engine.store import waits as wait_store
 from engine.store.models import utc, utcnow
 from engine.store.waits import OpenWait, open_waits
 
-KINDS = ("queue", "stock", "system", "time")
+KINDS = ("queue", "stock", "system", "time", "event")
 
 
 @dataclass(frozen=True)

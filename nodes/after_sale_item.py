@@ -46,6 +46,13 @@ def request_ref(order: Order) -> str:
     return f"{order.channel}:{request_of(order)['aftersale_id']}"
 
 
+def event_key(event: str, ref: str) -> str:
+    """The key of the `event` wait a request's run parks on: ``return:youzan:R1`` (the parcel
+    scanned in), ``inspection:youzan:R1`` (its inspection recorded). `ref` is
+    ``channel:aftersale_id``; the warehouse's action (`service.returns`) wakes it."""
+    return f"{event}:{ref}"
+
+
 def returned_lines(request: dict[str, Any]) -> dict[str, int]:
     """SKU -> units coming back (gifts too)."""
     lines: Counter[str] = Counter()

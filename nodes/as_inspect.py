@@ -1,16 +1,20 @@
 """The `check_inspection` node: the warehouse's inspection, with the returned serials
 compared against those shipped — a serial that is not one shipped in the order never
-restocks and never refunds by itself."""
+restocks and never refunds by itself.
+
+Till the inspection is recorded the run parks here (status ``awaiting_inspection``) on the
+event ``inspection:<channel>:<aftersale id>``, which `service.returns.inspect` wakes.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
 from engine.context import RunStepContext
-from engine.node import BaseNode, Outcome
+from engine.node import BaseNode, Outcome, Wait
 from engine.order import Order
 from engine.registry import node
-from nodes.after_sale_item import request_of
+from nodes.after_sale_item import event_key, request_of, request_ref
 
 #: tests switch the comparison off to show that a twin test then fails (never in production)
 COMPARE_SERIALS = True
@@ -25,12 +29,15 @@ class CheckInspection(BaseNode):
 
     #: passed_exchange: passed, and the request is an exchange (its replacement goes out)
     outcomes = ("passed", "passed_exchange", "failed", "serial_mismatch", "waiting")
-    terminal = ("waiting",)
+    terminal = ("waiting",)  # an unparked wait (no waker): the run ends awaiting it
 
     async def run(self, order: Order, ctx: RunStepContext) -> Outcome:
         found = ctx.store.after_sales().expected()
         if found is None or found["status"] != "inspected":
-            return Outcome("waiting", status="awaiting_inspection")
+            ref = request_ref(order)
+            reason = f"the returned parcel of {ref} is not inspected yet"
+            wait = Wait("event", event_key("inspection", ref), reason)
+            return Outcome("waiting", status="awaiting_inspection", waits=(wait,))
         detail = {"result": found["result"], "serials": list(found["serials"] or [])}
         if found["result"] == "serial_mismatch" or (
             COMPARE_SERIALS and _mismatch(order, ctx, detail["serials"])

@@ -33,6 +33,9 @@ class Pull(BaseNode):
 
     outcomes = ("pulled",)
     source = True
+    #: orders orderhub made itself (an exchange's replacement) get their runs in this
+    #: workflow, on the version a trigger runs (`engine.ingest.adopt_made_orders`)
+    adopts_made_orders = True
 
     async def run(self, order: Order, ctx: object) -> Outcome:
         raise WorkflowError(f"{self.node_id} is a source node: it pulls, it does not route orders")

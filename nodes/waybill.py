@@ -15,6 +15,10 @@ and the H5 mall): it is not sent again when the channel holds it, and the order 
 person when the channel holds another number. A channel that cannot be asked gets its
 upload's result committed the moment the call returns, so only a death while the call itself
 is in flight can send it a second time.
+
+An exchange's replacement (an order orderhub made, ``replacement_for`` its request) has no
+trade on the platform to upload a number to: it gets its waybill and ships, and the step
+says the upload was not made.
 """
 
 from __future__ import annotations
@@ -73,9 +77,12 @@ class Waybill(BaseNode):
             return Outcome("done", {"dry_run": True}, status="shipped")
         key = ctx.effect_key()
         waybill_no = await self._create(order, ctx, key)
-        if self.params.upload_tracking:
+        detail = {"waybill_no": waybill_no}
+        if self.params.upload_tracking and replacement_for(order) is not None:
+            detail["upload"] = "none: a replacement order has no platform trade"
+        elif self.params.upload_tracking:
             await self._upload(order, ctx, key, waybill_no)
-        return Outcome("done", {"waybill_no": waybill_no}, status="shipped")
+        return Outcome("done", detail, status="shipped")
 
     async def _create(self, order: Order, ctx: RunStepContext, key: str) -> str:
         prior = await ctx.begin_effect(key, "waybill")
@@ -145,6 +152,12 @@ class Waybill(BaseNode):
 def can_tell_tracking(channel: Any) -> bool:
     """Whether the channel connector can say which tracking number an order holds."""
     return bool(getattr(channel, "can_tell_tracking", False))
+
+
+def replacement_for(order: Order) -> str | None:
+    """The after-sales item an exchange's replacement order was made for, else None."""
+    found = (order.model_extra or {}).get("replacement_for")
+    return str(found) if found else None
 
 
 def shipment(order: Order) -> str:

@@ -1,11 +1,21 @@
-"""`orderhub returns …`: the warehouse's expected returns, scanning parcels in, inspection."""
+"""`orderhub returns …`: the warehouse's expected returns, scanning parcels in, inspection.
+
+Scanning and inspecting wake the request's run; with the systems' settings complete (an
+orderhub.toml with their credentials, as `orderhub queue decide` reads) it goes on in the
+same command — a quick return is refunded before the scan returns — else the next
+`orderhub run workflows/after_sales.yaml` continues it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
+from engine.errors import OrderhubError
 from service import returns
-from service.cli_common import AS, DB, JSON, call_as, print_json
+from service.cli_common import AS, DB, JSON, call_as, print_json, settings
+from service.intake import check_systems
 
 returns_app = typer.Typer(
     help="Returned parcels (after-sales): list, scan, inspect.", no_args_is_help=True
@@ -38,8 +48,10 @@ def scan(
     db: str | None = DB,
     as_: str = AS,
 ) -> None:
-    """Scan a returned parcel in; the after-sales run goes on at the next run."""
-    view = call_as(db, as_, lambda s, a: returns.scan(s, a, ref))
+    """Scan a returned parcel in; its after-sales run goes on (now, with the settings'
+    systems; else at the next run of after_sales)."""
+    systems = _systems()
+    view = call_as(db, as_, lambda s, a: returns.scan(s, a, ref, systems=systems))
     typer.echo(_line(view))
     typer.echo("next: orderhub returns inspect " + view.ref if view.inspect else _next(view))
 
@@ -57,7 +69,12 @@ def inspect(
     as_: str = AS,
 ) -> None:
     """Record a scanned parcel's inspection; the refund, refusal or a person follows."""
-    view = call_as(db, as_, lambda s, a: returns.inspect(s, a, ref, result, note, photo, serial))
+    systems = _systems()
+    view = call_as(
+        db,
+        as_,
+        lambda s, a: returns.inspect(s, a, ref, result, note, photo, serial, systems=systems),
+    )
     typer.echo(_line(view))
     typer.echo(_next(view))
 
@@ -80,7 +97,19 @@ def _line(view: returns.ReturnView) -> str:
     )
 
 
+def _systems() -> dict[str, dict[str, Any]] | None:
+    """The settings' systems when they are complete (the woken run goes on now), else None."""
+    try:
+        found = settings().systems
+        check_systems(found)
+    except OrderhubError:
+        return None
+    return found
+
+
 def _next(view: returns.ReturnView) -> str:
     if view.woke_run is None:
-        return "no run waited for it; it goes on when its request next changes"
+        return "no run waited for it; its request goes on when its run next reaches it"
+    if view.continued:
+        return f"run {view.woke_run} went on: the request is now {view.state}"
     return f"run {view.woke_run} goes on at the next: orderhub run workflows/after_sales.yaml"

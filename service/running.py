@@ -142,7 +142,10 @@ async def run_workflow(
     with store.engine.connect() as conn:
         counts = waiting_counts(conn, wf.id)
         waiting_orders = waiting_runs(conn, wf.id)
-    waiting = {f"{kind} {key}".strip(): n for (kind, key), n in counts.items()}
+    waiting: dict[str, int] = {}
+    for (kind, key), n in counts.items():
+        thing = f"{kind} {_kind_of(kind, key)}".strip()
+        waiting[thing] = waiting.get(thing, 0) + n
     return RunOutcome(
         wf.id,
         target.label,
@@ -154,6 +157,14 @@ async def run_workflow(
         waiting,
         waiting_orders,
     )
+
+
+def _kind_of(kind: str, key: str) -> str:
+    """What the summary counts a wait under: an event's or a wait limit's kind (``event
+    return``, ``time limit``: one per request, so counted together), else its key."""
+    if kind in ("event", "time") and ":" in key:
+        return key.split(":", 1)[0]
+    return key
 
 
 def _busy(workflow_id: str, held: LeaseHeld) -> str:

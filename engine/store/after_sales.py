@@ -1,5 +1,6 @@
-"""After-sales requests in the store: link, expected returns, serials, restock, the mark on
-the original order, and waking a request's run when the warehouse acts.
+"""After-sales requests in the store: link, expected returns, serials, restock and the mark on
+the original order. (A request's run waits for the warehouse through the engine's waits: see
+`nodes.as_await` and `service.returns`.)
 
 Nodes reach it through `NodeStore.after_sales()` (an `AfterSalesView` of the run's item);
 the service layer's warehouse actions call the module functions with a connection.
@@ -19,13 +20,12 @@ from engine.store.after_sales_models import (
     SerialSku,
     ShippedSerial,
 )
-from engine.store.models import OrderRow, RunRow, Waybill, utc, utcnow
+from engine.store.models import OrderRow, Waybill, utc, utcnow
 from engine.store.stock import insert_ignore
 
 _as = AfterSale.__table__
 _exp = ExpectedReturn.__table__
 _orders = OrderRow.__table__
-_runs = RunRow.__table__
 
 
 class AfterSalesView:
@@ -236,46 +236,6 @@ def record_inspection(conn: Any, expected_pk: int, who: str, values: dict[str, A
         .where(_exp.c.id == expected_pk)
         .values(status="inspected", inspected_by=who, inspected_at=utcnow(), **values)
     )
-
-
-def wake(conn: Any, item_pk: int) -> int | None:
-    """Let the latest run of a request's item that ended waiting go on from the node it
-    waited at (the next run of its workflow picks it up). Returns the run id, or None.
-
-    The swap point for the engine's own waits: a run that waits is ``completed`` with the
-    outcome ``waiting`` here; it goes back to ``pending`` at the same position, in a new try
-    (so its step there is recorded again). A run that has not ended is left as it is (its id
-    is returned: it goes on at the next run).
-    """
-    latest = (
-        select(_runs.c.id, _runs.c.position, _runs.c.status, _runs.c.state)
-        .where(_runs.c.order_pk == item_pk)
-        .order_by(_runs.c.id.desc())
-        .limit(1)
-    )
-    run = conn.execute(latest).mappings().first()
-    if run is None:
-        return None
-    if run["status"] in ("pending", "running", "retry"):
-        return run["id"]  # not ended: it goes on at the next run anyway
-    if run["status"] != "completed":
-        return None
-    waited = [n for n, d in (run["state"] or {}).items() if d.get("outcome") == "waiting"]
-    if not waited:
-        return None
-    conn.execute(
-        update(_runs)
-        .where(_runs.c.id == run["id"])
-        .values(
-            status="pending",
-            position=waited[-1],
-            outcome=None,
-            finished_at=None,
-            attempt=_runs.c.attempt + 1,
-        )
-    )
-    conn.execute(update(_orders).where(_orders.c.id == item_pk).values(status="pending"))
-    return run["id"]
 
 
 def record_serials(conn: Any, rows: list[dict[str, Any]]) -> tuple[int, list[str]]:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 
 from engine.order import Order
 from engine.store.db import insert_for
-from engine.store.models import Cursor, OrderKey, OrderRow, utc, utcnow
+from engine.store.models import Cursor, OrderKey, OrderRow, RunRow, utc, utcnow
 from engine.store.prepared import Prepared, run
 
 _orders = OrderRow.__table__
@@ -155,6 +155,22 @@ def _by_keys(keys: list[tuple[str, str]]) -> Any:
             _orders.c.order_id.in_([order_id for _, order_id in keys]),
         )
     return tuple_(_orders.c.channel, _orders.c.order_id).in_(keys)
+
+
+def made_here_unstarted(conn: Any) -> list[tuple[int, str, dict[str, Any]]]:
+    """Orders orderhub made itself (an exchange's replacement, status ``new``, no platform
+    record to pull) that no run has taken yet: (id, content hash, canonical), oldest first."""
+    runs = RunRow.__table__
+    query = (
+        select(_orders.c.id, _orders.c.content_hash, _orders.c.canonical)
+        .where(
+            _orders.c.kind == "order",
+            _orders.c.status == "new",
+            ~select(runs.c.id).where(runs.c.order_pk == _orders.c.id).exists(),
+        )
+        .order_by(_orders.c.created_at, _orders.c.id)
+    )
+    return [(r.id, r.content_hash, r.canonical) for r in conn.execute(query)]
 
 
 def save_keys(conn: Any, rows: list[dict[str, Any]]) -> None:

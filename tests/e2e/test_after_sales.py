@@ -80,7 +80,7 @@ def warehouse_scans(store: Store, data: dict[str, Any]) -> int:
     scanned = 0
     for view in returns.expected_returns(store, WAREHOUSE):
         if data["returns"][view.ref]["arrives"]:
-            returns.scan(store, WAREHOUSE, view.tracking_no)
+            asyncio.run(returns.scan(store, WAREHOUSE, view.tracking_no))
             scanned += 1
     return scanned
 
@@ -93,8 +93,8 @@ def warehouse_inspects(store: Store, data: dict[str, Any]) -> int:
             continue
         fact = data["returns"][view.ref]
         note = "" if fact["condition"] == "passed" else f"found {fact['condition']}"
-        returns.inspect(store, WAREHOUSE, view.ref, fact["condition"], note,
-                        [f"{view.ref}.jpg"], fact["serials"])  # fmt: skip
+        asyncio.run(returns.inspect(store, WAREHOUSE, view.ref, fact["condition"], note,
+                                    [f"{view.ref}.jpg"], fact["serials"]))  # fmt: skip
         done += 1
     return done
 
@@ -202,7 +202,7 @@ def test_a_run_killed_during_the_refund_call_resumes_without_a_second_refund(
         if not v.inspect and data["returns"][v.ref]["arrives"] and v.ref not in refunded_by_platform
     )  # fmt: skip
     channel = quick.ref.split(":")[0]
-    run_id = returns.scan(store, WAREHOUSE, quick.ref).woke_run
+    run_id = asyncio.run(returns.scan(store, WAREHOUSE, quick.ref)).woke_run
     assert run_id is not None
 
     async def kill_then_resume() -> str | None:

@@ -1,10 +1,12 @@
 """The after-sales node types' rules, each through the runner on a real store: link_order,
 classify_request and refund_rules route a request as the workflow's thresholds say;
-await_return and check_inspection wait, then go on once the warehouse acted."""
+await_return waits for its parcel, and past its wait limit moves on by `timeout` (or, with no
+such route, reminds the team once)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from engine.runner import RunEnv, Runner
 from engine.store import Store
 from engine.store import after_sales as as_store
 from engine.store import orders as order_store
+from engine.store.waits import open_waits
+from engine.waits import sweep
 from nodes.after_sale_item import item_of
 
 RULES = """
@@ -142,3 +146,53 @@ def test_requests_are_routed_by_the_rules(
     store: Store, req: dict[str, Any], shipped: bool, serial: bool, outcome: str
 ) -> None:
     assert outcome_of(store, req, shipped=shipped, serial=serial) == outcome
+
+
+LATE = """
+id: as_late
+name: a parcel that does not come back
+nodes:
+  - {id: pull, type: aftersales_pull, with: {channels: [youzan]}, next: link}
+  - {id: link, type: link_order, routes: {linked: await_scan, unknown_order: back}}
+  - id: await_scan
+    type: await_return
+    with: {wait_limit: 1d}
+    routes: {arrived: back, inspect: back, timeout: late}
+  - {id: back, type: finish, with: {status: back}}
+  - {id: late, type: finish, with: {status: late}}
+"""
+
+
+UNROUTED_LATE = "  - {id: late, type: finish, with: {status: late}}\n"
+
+
+@pytest.mark.parametrize("routed", [True, False], ids=["timeout_routed", "not_routed"])
+def test_a_parcel_past_the_wait_limit_moves_on_by_timeout_else_the_team_is_reminded(
+    store: Store, routed: bool
+) -> None:
+    text = LATE
+    if not routed:  # no timeout route (and so no late node)
+        text = text.replace(", timeout: late", "").replace(UNROUTED_LATE, "")
+    env = RunEnv(load_workflow("late.yaml", text=text), store, connectors=None)
+    result = IngestResult()
+    with store.engine.begin() as conn:
+        (stored,) = order_store.upsert_orders(conn, [(original(True), {})])
+        order_store.set_standing(conn, stored.id, "shipped", "")
+        store_orders(env, conn, [(item_of("youzan", request(type="return_refund")), {})], result)
+    run_id = result.runs[0]
+    try:
+        assert asyncio.run(Runner(env).finish(run_id)) == "awaiting_return"
+        with store.engine.connect() as conn:
+            (kinds,) = [sorted(w.kind for w in open_waits(conn, run_ids=[run_id]))]
+        assert kinds == (["event", "time"] if routed else ["event"])  # unrouted: dropped
+        assert sweep(store, datetime.now(UTC) + timedelta(hours=23)).timed_out == []
+        swept = sweep(store, datetime.now(UTC) + timedelta(days=2))
+        if routed:
+            assert [w.route for w in swept.due] == ["timeout"] and swept.reminded == 0
+            assert asyncio.run(Runner(env).finish(run_id)) == "late"
+        else:
+            assert swept.due == [] and swept.reminded == 1
+            with store.engine.connect() as conn:
+                assert [w.key for w in open_waits(conn, run_ids=[run_id])] == ["return:youzan:R1"]
+    finally:
+        env.close()

@@ -1,5 +1,6 @@
-"""`orderhub returns …` through the command line: the warehouse scans a parcel in, records its
-inspection, and the next run of after_sales refunds it — phones masked, errors one line."""
+"""`orderhub returns …` through the command line: the warehouse scans a parcel in (without the
+systems' settings: the next run of after_sales takes it to the inspection), records its
+inspection (with them: refunded in the same command) — phones masked, errors one line."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def invoke(*args: str) -> Any:
     return cli.invoke(app, list(args))
 
 
-def test_scan_then_inspection_then_the_refund_through_the_cli(tmp_path: Path) -> None:
+def test_scan_then_inspection_then_the_refund_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = generate_after_sales(150, 2)
     path = tmp_path / "after-sales-150-s2.json"
     write_scenario(data, path)
@@ -67,6 +70,7 @@ def test_scan_then_inspection_then_the_refund_through_the_cli(tmp_path: Path) ->
         assert not any(phone in listed.output for phone in phones)  # masked for the warehouse
         assert all("****" in p["phone"] for p in parcels)
 
+        monkeypatch.delenv("ORDERHUB_CONFIG", raising=False)  # no settings: the scan only wakes
         scanned = invoke("returns", "scan", pick["tracking_no"], *db, *WAREHOUSE)
         assert scanned.exit_code == 0, scanned.output
         assert "orderhub returns inspect " + pick["ref"] in scanned.output
@@ -87,11 +91,16 @@ def test_scan_then_inspection_then_the_refund_through_the_cli(tmp_path: Path) ->
         finance = invoke("returns", "inspect", pick["ref"], "--result", "passed", *db,
                          "--as", "qian.li:finance")  # fmt: skip
         assert finance.exit_code == 1 and "finance" in finance.output
+        # with the systems' settings at hand the inspection's run goes on in the same command
+        monkeypatch.setenv("ORDERHUB_CONFIG", str(config))
         inspected = invoke(
             "returns", "inspect", pick["ref"], "--result", "passed", "--note", "as new",
             "--photo", "box.jpg", "--photo", "unit.jpg", *serials, *db, *WAREHOUSE,
         )  # fmt: skip
         assert inspected.exit_code == 0, inspected.output
+        assert "went on: the request is now refunded" in inspected.output
+        counts = httpx.get(f"{sim.base_url}/_sim/after_sales").json()
+        assert counts["requests"][pick["ref"]]["refund"] == 1  # before any other run
         final = run_after_sales()
         counts = httpx.get(f"{sim.base_url}/_sim/after_sales").json()
     assert final["states"][pick["ref"]] == "refunded"
