@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import typer
 
-from service import passwords, review, roles
+from service import passwords, queues, review, roles
 from service.cli_common import AS, DB, JSON, call_as, print_json, settings
 
 users_app = typer.Typer(help="Who holds which role: grant, revoke, list.", no_args_is_help=True)
@@ -128,9 +126,9 @@ def _decide_all(
         typer.echo("error: with --all give --queue Q and one DECISION", err=True)
         raise typer.Exit(2)
     decision = args[0]
-    found = call_as(db, as_, lambda s, a: review.matching(s, a, queue, contains))
-    what = f"in {queue}" + (f" whose reason contains {contains!r}" if contains else "")
-    typer.echo(f"{len(found)} orders wait {what}" + ("" if found else ": nothing to decide"))
+    shown = call_as(db, as_, lambda s, a: queues.matching(s, a, queue, contains))
+    found = shown.items
+    typer.echo(shown.describe() + ("" if found else ": nothing to decide"))
     if not found:
         return
     for item in found[:5]:
@@ -142,20 +140,6 @@ def _decide_all(
         raise typer.Exit(1)
     systems = settings().systems
     done = call_as(
-        db,
-        as_,
-        lambda s, a: review.decide_all(
-            s,
-            a,
-            queue,
-            decision,
-            reason,
-            reason_contains=contains,
-            expected=len(found),
-            systems=systems,
-        ),
+        db, as_, lambda s, a: queues.decide_matching(s, a, shown, decision, reason, systems)
     )
-    statuses = Counter(d.status for d in done)
-    now = ", ".join(f"{status} {n}" for status, n in statuses.most_common())
-    went_on = "went on" if done and done[0].continued else "go on with the running run"
-    typer.echo(f"{decision}: {len(done)} orders decided and {went_on}; now {now}")
+    typer.echo(done.summary())

@@ -96,7 +96,10 @@ def matching(
     require(actor, "queue.list")
     with store.engine.connect() as conn:
         waits = open_waits(conn, "queue", queue, reason_contains=reason_contains)
-    return [Item(w.ref, w.key, w.reason, "open", {"node": w.node_id}) for w in waits]
+    return [
+        Item(w.ref, w.key, w.reason, "open", {"node": w.node_id, "offers": list(w.offers)})
+        for w in waits
+    ]
 
 
 async def decide(

@@ -1,6 +1,12 @@
 """The dashboard: the daily figures (processing time, wrong or missed shipments, the share
-that needed a person, per channel and day), queue depths, and orders per day, channel and
-status, as charts with the numbers behind them."""
+that needed a person, per channel and day), the external systems' breakers with the orders
+waiting for each, queue depths, and orders per day, channel and status, as charts with the
+numbers behind them.
+
+An ops manager or an admin may open a breaker by hand (before a planned outage) or close it
+(the system is back) with a reason: `service.systems.set_breaker` checks the role, audits
+it and wakes the orders waiting for a closed system.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from engine.store import Store
-from service import daily, editing, review
+from service import daily, editing, review, systems
 from service.access import Actor, allowed
 from ui import session
 from ui.session import tr
@@ -20,6 +26,8 @@ from ui.session import tr
 def show(store: Store, actor: Actor) -> None:
     if allowed(actor, "reports.read"):
         _daily(store, actor)
+    if allowed(actor, "systems.list"):
+        _breakers(store, actor)
     figures = session.call(editing.order_figures, store, actor) or []
     if allowed(actor, "queue.list"):
         items = session.call(review.list_items, store, actor) or []
@@ -60,3 +68,67 @@ def _daily(store: Store, actor: Actor) -> None:
     table = [{**asdict(r), "day": r.day.isoformat()} for r in rows]
     st.line_chart(table, x="day", y="needed_person_share", color="channel")
     st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _breakers(store: Store, actor: Actor) -> None:
+    """Each external system's breaker and the orders waiting for it; open or close by hand
+    for the roles that may."""
+    views = session.call(systems.list_systems, store, actor)
+    note = st.session_state.pop("brk_note", None)
+    if note:
+        st.success(note)
+    if not views:
+        return
+    st.subheader(tr("d.systems"))
+    rows = [
+        {
+            "system": v.system,
+            "state": tr(f"d.state.{v.state}"),
+            "reason": v.reason,
+            "since": _when(v.since),
+            "next probe": _when(v.retry_at),
+            "by hand": v.by_hand,
+            "changed by": v.changed_by,
+            "waiting": v.waiting,
+        }
+        for v in views
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if any(v.waiting for v in views):
+        st.bar_chart(rows, x="system", y="waiting")
+    for v in views:
+        if v.waiting_refs:
+            more = (
+                f" … (+{v.waiting - len(v.waiting_refs)})"
+                if v.waiting > len(v.waiting_refs)
+                else ""
+            )
+            st.caption(tr("d.waiting", system=v.system, refs=", ".join(v.waiting_refs)) + more)
+    if not allowed(actor, "systems.change"):
+        return
+    with st.expander(tr("d.breaker.change")):
+        left, middle = st.columns(2)
+        system = left.selectbox(tr("d.breaker.system"), [v.system for v in views], key="brk_system")
+        action = middle.radio(
+            tr("d.breaker.action"),
+            ["open", "close"],
+            key="brk_action",
+            horizontal=True,
+            format_func=lambda a: tr(f"d.breaker.{a}"),
+        )
+        reason = st.text_input(tr("d.breaker.reason"), key="brk_reason")
+        if st.button(tr("d.breaker.apply"), key="brk_apply"):
+            if not reason.strip():
+                st.error(tr("d.breaker.need.reason"))
+                return
+            view = session.call(systems.set_breaker, store, actor, system, action, reason)
+            if view is not None:
+                st.session_state["brk_note"] = tr(
+                    "d.breaker.done", system=view.system, state=tr(f"d.state.{view.state}")
+                )
+                st.rerun()
+
+
+def _when(moment: datetime | None) -> str:
+    """A UTC moment in China time (the users' clock), or nothing."""
+    return (moment + timedelta(hours=8)).strftime("%m-%d %H:%M") if moment else ""

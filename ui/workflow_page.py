@@ -1,5 +1,9 @@
 """The workflow page: the graph with counts, the params form, a node's form, structure, YAML.
 
+The graph is clickable (`ui.flow`): a click on a node picks it in the node list, which opens
+its form; without streamlit-flow-component it is the static Graphviz drawing (`ui.graph`)
+and the list alone picks the node.
+
 The draft is YAML text in the session (`draft`), edited from a saved version (`base`);
 every form edit rewrites the text through `ui.draft` (comments and layout kept), and the
 Save tab (`ui.save_panel`) previews and saves it.
@@ -20,7 +24,7 @@ from engine.store import Store
 from engine.workflow import Workflow
 from service import editing, versioning, workflows
 from service.access import Actor, allowed
-from ui import draft, save_panel, session
+from ui import draft, flow, save_panel, session
 from ui.forms import (
     FormField,
     is_template,
@@ -75,9 +79,19 @@ def show(store: Store, actor: Actor) -> None:
     else:
         st.info(tr("wf.readonly"))
     counts = session.call(editing.node_counts, store, actor, wf_id) or {}
-    tabs = st.tabs([tr("wf.tab.graph"), tr("wf.tab.yaml"), tr("wf.tab.save")])
+    # lazy tabs: the clickable graph is drawn only while its tab is open, so it neither
+    # draws at zero width in a hidden tab nor reruns the page (its layout sends a value)
+    # while the person works in another tab
+    tabs = st.tabs(
+        [tr("wf.tab.graph"), tr("wf.tab.yaml"), tr("wf.tab.save")], key="wf_tabs", on_change="rerun"
+    )
     with tabs[0]:
-        st.graphviz_chart(dot(current, counts), width="stretch")
+        if flow.AVAILABLE and tabs[0].open is not False:
+            picked = flow.draw(current, counts, "wf_flow")
+            if picked is not None:  # a click on a node opens its form
+                st.session_state["node_pick"] = picked
+        elif not flow.AVAILABLE:
+            st.graphviz_chart(dot(current, counts), width="stretch")
         _node_panel(current, counts, editable)
         if editable:
             _structure(current, actor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import start_simulator
+from connectors.simulator.state import SimOptions
 from engine.loader import load_workflow
 from engine.store import open_store
 from service.access import Actor
@@ -46,8 +48,14 @@ def yesterday() -> date:
     return (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)).date()
 
 
-def build_day_store(folder: Path, orders: int = 100, seed: int = 2) -> tuple[Path, dict[str, Any]]:
-    """A SQLite file holding yesterday's (China time) orders run through version 1."""
+def build_day_store(
+    folder: Path,
+    orders: int = 100,
+    seed: int = 2,
+    options: Callable[[dict[str, Any]], SimOptions] | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """A SQLite file holding yesterday's (China time) orders run through version 1, the
+    simulator started with `options(scenario)` when given."""
     scenario = generate_scenario(orders, seed, day=yesterday().isoformat())
     path = folder / "day.json"
     write_scenario(scenario, path)
@@ -60,7 +68,8 @@ def build_day_store(folder: Path, orders: int = 100, seed: int = 2) -> tuple[Pat
             set_password(store, boss, user, PASSWORD)
         asyncio.run(save_version(store, boss, WORKFLOW, base=None, message="first"))
         info = read_scenario(path)
-        with start_simulator(str(path), in_process=True) as sim:
+        chosen = options(scenario) if options is not None else None
+        with start_simulator(str(path), in_process=True, options=chosen) as sim:
             asyncio.run(
                 run_intake(
                     load_workflow(WORKFLOW), store, sim.systems, since=info.since, until=info.until
@@ -81,9 +90,14 @@ def ui_db(
     day_store: tuple[Path, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """A copy of the day's store, named by ORDERHUB_DB for the editor; its URL."""
-    copy = tmp_path / "orderhub.db"
-    for part in day_store[0].parent.glob(day_store[0].name + "*"):
-        shutil.copy(part, tmp_path / part.name)
+    return use_copy(day_store[0], tmp_path, monkeypatch)
+
+
+def use_copy(db: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Copy the SQLite file `db` into `folder` and name it by ORDERHUB_DB; its URL."""
+    copy = folder / "orderhub.db"
+    for part in db.parent.glob(db.name + "*"):
+        shutil.copy(part, folder / part.name)
     url = f"sqlite:///{copy}"
     monkeypatch.setenv("ORDERHUB_DB", url)
     monkeypatch.delenv("ORDERHUB_CONFIG", raising=False)

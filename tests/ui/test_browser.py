@@ -1,8 +1,9 @@
 """The editor in a real headless Chromium (Debian's, driven by Playwright), started with
 `orderhub ui` on a loopback port over a store holding a generated day.
 
-An operations manager signs in, raises the safety stock, sees the diff and the replay, saves,
-and rolls back on the history page; a reviewer releases a suspected duplicate; a warehouse
+An operations manager signs in, clicks a node of the workflow graph to open its form,
+raises the safety stock, sees the diff and the replay, saves, and rolls back on the history
+page; a reviewer releases a suspected duplicate; a warehouse
 user finds an order by phone and sees it masked. Screenshots of the workflow graph, the diff,
 the queues page and the dashboard go to the test's folder. The page may talk to no host but
 loopback. Every wait is for an element the action produces, with generous deadlines.
@@ -136,12 +137,18 @@ def test_the_editor_end_to_end_in_chromium(editor: str, ui_db: str, tmp_path: Pa
         try:
             # an operations manager raises the safety stock and saves it with its replay
             sign_in(page, editor, "li.wei")
-            graph = page.locator('[data-testid="stGraphVizChart"] svg g.node')
+            flow = page.frame_locator('iframe[title="streamlit_flow.streamlit_flow"]')
+            graph = flow.locator(".react-flow__node")
             expect(graph.first).to_be_visible()
-            assert graph.count() == len(
-                versioning.show_version(store, LI, "order_intake", 1).workflow().nodes
-            )
-            shot(page, shots, "workflow-graph")
+            nodes = versioning.show_version(store, LI, "order_intake", 1).workflow().nodes
+            expect(graph).to_have_count(len(nodes))
+            shot(page, shots, "workflow-graph")  # after the layout has settled
+            spots = {(b["x"], b["y"]) for b in (n.bounding_box() for n in graph.all()) if b}
+            assert len(spots) == len(nodes)  # laid out, not stacked at one spot
+            # a click on a node opens its form
+            flow.locator('.react-flow__node[data-id="waybill_zto"]').click()
+            expect(page.get_by_text("waybill_zto · 类型：")).to_be_visible()
+            settle(page)
             box = page.get_by_role("spinbutton", name="safety_stock")
             box.fill("15")
             box.press("Enter")

@@ -36,3 +36,12 @@ def test_every_role_and_page_has_a_label() -> None:
     missing = [f"role.{r}" for r in ROLES if f"role.{r}" not in LABELS]
     missing += [f"page.{p}" for p in pages if f"page.{p}" not in LABELS]
     assert missing == []
+
+
+def test_every_decision_and_breaker_state_has_a_label() -> None:
+    from service.review import DECISIONS
+
+    keys = [f"q.{d}" for d in DECISIONS]
+    keys += [f"d.state.{s}" for s in ("closed", "open", "half_open")]
+    keys += [f"d.breaker.{a}" for a in ("open", "close")]
+    assert [k for k in keys if k not in LABELS] == []
