@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 #: SF Express limits its idempotency key (orderId) to 64 characters
 MAX_EFFECT_KEY = 64
+#: test-only switch: False gives every attempt of an effect a fresh key, so nothing of an
+#: earlier attempt is found (no reconciling, no carrier-side dedup); the chaos twin
+#: (`bench.chaos`, tests/e2e/test_chaos.py) shows a crash then makes a second waybill
+EFFECT_KEYS = True
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _effects = Effect.__table__
 _waybills = Waybill.__table__
@@ -252,6 +257,8 @@ class RunStepContext:
     def effect_key(self, *parts: str) -> str:
         """A key for an external effect, from workflow, order and node (never the attempt)."""
         ref = self._live.row.ref
+        if not EFFECT_KEYS:  # the twin: every attempt looks like the first
+            parts = (*parts, uuid.uuid4().hex)
         key = _UNSAFE.sub("-", "-".join([self.workflow_id, ref, self.node_id, *parts]))
         if len(key) <= MAX_EFFECT_KEY:
             return key
