@@ -52,9 +52,6 @@ REVIEWER = Actor("sun.li", "reviewer")
 #: outage of OUTAGE_COOLDOWNS cool-downs lasts seconds, not minutes
 SF_BREAKER = {"breaker_cooldown_s": 1.0, "breaker_max_cooldown_s": 2.0}
 OUTAGE_COOLDOWNS = 4
-#: the runner's lease ttl in the chaos children: a SIGKILLed runner holds the workflow's lease
-#: until it expires (a minute by default), which would make every restart wait that long
-CHILD_LEASE_TTL_S = 6.0
 HANG_S = 600.0  # a hang guard only: the day, kills and restarts included (400 orders)
 POLL_S = 0.05
 
@@ -351,17 +348,15 @@ def _oversold(store: Store, scenario: dict[str, Any]) -> list[str]:
 
 
 def _child(argv: list[str]) -> None:
-    """A chaos runner: `orderhub` with the lease ttl short and, for the twin, no effect keys."""
+    """A chaos runner: `orderhub` (for the twin without effect keys). A SIGKILLed runner's
+    lease is taken over by the next at once: it names a process of this machine that is gone
+    (`engine.store.leases`)."""
     from engine import context
-    from engine.store import leases
     from service.cli import main as orderhub
 
     if argv and argv[0] == "--no-effect-keys":
         context.EFFECT_KEYS = False
         argv = argv[1:]
-    for function in (leases.wait_for, leases.acquire, leases.hold):
-        if function.__kwdefaults__ and "ttl_s" in function.__kwdefaults__:
-            function.__kwdefaults__["ttl_s"] = CHILD_LEASE_TTL_S
     orderhub(argv)
 
 

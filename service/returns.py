@@ -12,8 +12,6 @@ Phones are masked for every role without ``orders.contact``, the warehouse's inc
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +169,7 @@ async def _go_on(
     (the lease `orderhub run` holds: that runner finishes it before it ends instead)."""
     continued = False
     if woken is not None and systems is not None:
-        holder = f"{actor} at the returns desk (pid {os.getpid()} on {socket.gethostname()})"
+        holder = leases.holder_name(f"{actor} at the returns desk")
         try:
             lease = await leases.wait_for(
                 store, lease_name(woken.workflow_id), holder, wait_s=LEASE_WAIT_S

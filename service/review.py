@@ -16,8 +16,6 @@ unreadable one) can only be released or cancelled: the item is closed, nothing r
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,7 +235,7 @@ async def _continue(
     """Finish the decided runs now when no runner holds their workflow; the orders' status."""
     continued = False
     if systems is not None:
-        holder = f"{actor} deciding (pid {os.getpid()} on {socket.gethostname()})"
+        holder = leases.holder_name(f"{actor} deciding")
         names = sorted({lease_name(w.workflow_id) for w in waits})
         held = []
         try:

@@ -14,8 +14,6 @@ race-safely too, so two workflows pulling the same channels never trip over each
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,7 +92,7 @@ async def run_workflow(
     check_systems(systems)
     target = resolve(store, ref, workflow)
     wf = target.workflow
-    holder = f"{actor} (pid {os.getpid()} on {socket.gethostname()})"
+    holder = leases.holder_name(str(actor))
     told = watch.waiting
 
     def on_wait(held: LeaseHeld) -> None:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -123,7 +121,7 @@ class Scheduler:
         self.store = store
         self.systems = systems
         self.settings = settings or ScheduleSettings()
-        self.holder = holder or f"scheduler (pid {os.getpid()} on {socket.gethostname()})"
+        self.holder = holder or leases.holder_name("scheduler")
         self.pushes = PushProcessor(systems)
         self._aps: AsyncIOScheduler | None = None
 

@@ -10,8 +10,6 @@ what was sent, when, and in which bot message. The bot's limit is ``[wecom] per_
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +18,7 @@ from typing import Any
 from connectors.wecom import WecomConnector
 from engine.errors import SettingsError
 from engine.outbox import PER_MINUTE, SendReport, send_due
-from engine.store import Store
+from engine.store import Store, leases
 from engine.store import outbox as outbox_store
 from engine.store.models import utcnow
 from service.access import Actor, require
@@ -58,7 +56,7 @@ async def send_outbox(
         return await send_due(
             store,
             bot,
-            holder=f"{actor} (pid {os.getpid()} on {socket.gethostname()})",
+            holder=leases.holder_name(str(actor)),
             per_minute=per_minute_of(config),
             clock=clock,
             claim_first=claim_first,

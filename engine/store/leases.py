@@ -10,8 +10,13 @@ process that opens the store sees it, on one machine or many (unlike a file lock
 
     lease = await wait_for(store, name, holder, wait_s=600, on_wait=say_who_holds_it)
 
-Users: `orderhub run` (one runner per workflow: `run:<workflow id>`), and later the
-scheduler (one per database) and the dispatcher of runs that wait. Times are the holder's
+Users: `orderhub run` (one runner per workflow: `run:<workflow id>`), the scheduler (one per
+database), queue decisions and the returns desk continuing runs, the notification sender.
+
+A holder named like ``… (pid 41 on box)`` (`holder_name`) that is a process of this machine
+which no longer exists — killed with SIGKILL, say — has its lease taken over at once rather
+than when it expires: a restarted runner does not wait out the ttl. A pid the system reused
+looks alive, so such a lease is simply waited out. Times are the holder's
 clock in naive UTC; keep machines' clocks in step (NTP) and the ttl well above their skew.
 """
 
@@ -19,6 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import socket
 import threading
 import time
 import uuid
@@ -26,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,6 +45,9 @@ from engine.store.models import Base, utcnow
 
 Clock = Callable[[], datetime]
 DEFAULT_TTL_S = 60.0
+#: test-only switch: False waits out the ttl of a holder that died (the twin test)
+TAKE_OVER_DEAD = True
+_PID = re.compile(r"\(pid (\d+) on ([^)]+)\)$")
 
 log = logging.getLogger("orderhub.leases")
 
@@ -99,6 +111,9 @@ def acquire(
             )
         )
         row = conn.execute(select(table).where(table.c.name == name)).one()
+    if row.token != lease.token and _dead(row.holder) and _take_over(store, row, values):
+        log.warning("lease %s: its holder %s is gone; taken over", name, row.holder)
+        return lease
     if row.token != lease.token:
         raise LeaseHeld(
             f"{name} is held by {row.holder} since {when(row.since)}",
@@ -106,6 +121,51 @@ def acquire(
             since=row.since,
         )
     return lease
+
+
+def holder_name(who: str) -> str:
+    """`who` as a lease holder that names this process (``who (pid 41 on box)``), so that
+    another process of this machine can take the lease over once this one is gone."""
+    return f"{who} (pid {os.getpid()} on {socket.gethostname()})"
+
+
+def _dead(holder: str) -> bool:
+    """True when `holder` names a process of this machine that no longer exists."""
+    found = _PID.search(holder)
+    if not TAKE_OVER_DEAD or found is None or found.group(2) != socket.gethostname():
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that died but was not reaped yet (its parent has not waited for it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _take_over(store: Store, row: Any, values: dict[str, Any]) -> bool:
+    """Replace the dead holder's row, if it is still the one read (another taker may be first)."""
+    table = LeaseRow.__table__
+    changes = {k: v for k, v in values.items() if k != "name"}
+    with store.engine.begin() as conn:
+        done = conn.execute(
+            update(table)
+            .where(table.c.name == row.name, table.c.token == row.token)
+            .values(**changes)
+        ).rowcount
+    return bool(done)
 
 
 def renew(store: Store, lease: Lease, *, clock: Clock = utcnow) -> bool:

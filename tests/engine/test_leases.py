@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 
@@ -86,3 +89,37 @@ def test_wait_for_gives_up_after_its_deadline(store: Store) -> None:
     with pytest.raises(LeaseHeld) as refused:
         asyncio.run(leases.wait_for(store, "run:wf", "second", wait_s=0))
     assert refused.value.holder == "first"
+
+
+def holder_of(proc: subprocess.Popen) -> str:
+    return f"li.wei:ops_manager (pid {proc.pid} on {socket.gethostname()})"
+
+
+@pytest.mark.parametrize("take_over", [True, False])
+def test_a_lease_whose_holder_was_killed_is_taken_over_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch, take_over: bool
+) -> None:
+    """A runner SIGKILLed on this machine leaves its lease for the ttl (an hour here); the
+    next one takes it over at once — and, switched off (the twin), is refused."""
+    monkeypatch.setattr(leases, "TAKE_OVER_DEAD", take_over)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        leases.acquire(store, "run:order_intake", holder_of(proc), ttl_s=3600)
+        with pytest.raises(LeaseHeld):  # alive: never taken
+            leases.acquire(store, "run:order_intake", "li.wei:ops_manager (pid 1 on elsewhere)")
+    finally:
+        proc.kill()
+        proc.wait()
+    if take_over:
+        lease = leases.acquire(store, "run:order_intake", leases.holder_name("li.wei"))
+        assert leases.current(store, "run:order_intake").holder == lease.holder
+    else:
+        with pytest.raises(LeaseHeld):
+            leases.acquire(store, "run:order_intake", leases.holder_name("li.wei"))
+
+
+def test_a_holder_of_another_machine_is_waited_out(store: Store) -> None:
+    """Only processes of this machine can be looked at: another host's holder keeps it."""
+    leases.acquire(store, "scheduler", "scheduler (pid 999999 on another-host)", ttl_s=3600)
+    with pytest.raises(LeaseHeld):
+        leases.acquire(store, "scheduler", leases.holder_name("scheduler"))
