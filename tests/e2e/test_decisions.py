@@ -10,6 +10,7 @@ only once confirmed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from connectors.simulator.generator import generate_scenario, write_scenario
 from connectors.simulator.server import start_simulator
+from connectors.simulator.state import SimOptions
 from engine.settings import render_toml
 from service.cli import app
 from service.scenarios import read_scenario
@@ -134,21 +136,30 @@ def test_decisions_resume_runs_through_the_cli(
         assert sim.stats()["waybills_created"] == after["waybills_created"]
 
 
-def test_the_morning_after_an_outage_one_bulk_retry_ships_every_parked_order(
+def test_one_bulk_reroute_ships_every_order_sf_refused_by_the_backup_carrier(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SF answers 503 all run long: shippable orders wait in `exceptions`. Once it is back,
-    one bulk `retry` sends them through the waybill node again — a new try of each run —
-    and each gets exactly one waybill and one upload."""
-    path = tmp_path / "intake-40-s9.json"
-    write_scenario(generate_scenario(40, 9), path)
+    """SF refuses a province (filterResult 3): a refusal is the one failure that goes to
+    `exceptions` (a passing fault waits for SF or takes the backup route by itself). One
+    bulk `reroute` over the reason sends them all through the ZTO waybill node — a new try of
+    each run — and each gets exactly one waybill, at ZTO, and one upload."""
+    scenario = generate_scenario(60, 9)
+    path = tmp_path / "intake-60-s9.json"
+    write_scenario(scenario, path)
+    expected = scenario["expected"]["outcomes"]
+    shipped_in = Counter(
+        o["receiver"]["province"]
+        for channel, orders in scenario["channels"].items()
+        for o in orders
+        if expected[f"{channel}:{o['order_id']}"] == "shipped"
+    )
+    remote = shipped_in.most_common(1)[0][0]  # the province with the most shipped orders
     info = read_scenario(path)
     db = ["--db", str(tmp_path / "o.db")]
-    with start_simulator(str(path)) as sim:
+    with start_simulator(str(path), options=SimOptions(sf_undeliverable=[remote])) as sim:
         config = tmp_path / "orderhub.toml"
         config.write_text(render_toml(sim.systems), encoding="utf-8")
         monkeypatch.setenv("ORDERHUB_CONFIG", str(config))
-        sim.fault("sf", "down", 100_000)
         since = info.since.strftime("%Y-%m-%dT%H:%M:%S%z")
         until = info.until.strftime("%Y-%m-%dT%H:%M:%S%z")
         ran = cli.invoke(
@@ -156,24 +167,27 @@ def test_the_morning_after_an_outage_one_bulk_retry_ships_every_parked_order(
             ["run", str(WORKFLOW), *db, "--as", "boss:admin", "--since", since, "--until", until],
         )
         assert ran.exit_code == 0, ran.output
-        parked = queue(db, "exceptions")
-        assert f"{len(parked)} for queue exceptions" in ran.output
-        assert parked and sim.stats()["waybills_created"] == 0
-        sim.reset()  # SF is back
+        parked = [q for q in queue(db, "exceptions") if "does not deliver" in q["reason"]]
+        assert parked and sim.stats()["carriers"]["zto"]["created"] == 0
+        uploads_before = sim.stats()["uploads_total"]
 
-        bulk = ["queue", "decide", "--all", "--queue", "exceptions", "--reason-contains", "SF"]
-        done = cli.invoke(app, bulk + ["retry", "--reason", "SF is back", "--yes"] + db + REVIEWER)
+        bulk = ["queue", "decide", "--all", "--queue", "exceptions"]
+        bulk += ["--reason-contains", "does not deliver", "reroute", "--reason", "ZTO goes there"]
+        done = cli.invoke(app, bulk + ["--yes"] + db + REVIEWER)
         assert done.exit_code == 0, done.output
         assert f"{len(parked)} orders wait in exceptions" in done.output
         assert f"now shipped {len(parked)}" in done.output
         stats = sim.stats()
-        assert stats["waybills_created"] == stats["uploads_total"] == len(parked)
-        assert queue(db, "exceptions") == []
+        assert stats["carriers"]["zto"]["created"] == len(parked)
+        assert stats["uploads_total"] - uploads_before == len(parked)
+        assert stats["orders_with_two_waybills"] == 0
+        left = [q["ref"] for q in queue(db, "exceptions")]
+        assert not {p["ref"] for p in parked} & set(left)
         (run,) = show(db, parked[0]["ref"])["runs"]
         tries = [(s["attempt"], s["node_id"], s["outcome"]) for s in run["steps"]][-4:]
         assert tries == [
             (1, "waybill", "error"),
-            (1, "exceptions", "retry"),
-            (2, "waybill", "done"),
-            (2, "shipped", "done"),
+            (1, "exceptions", "reroute"),
+            (1, "waybill_zto", "done"),
+            (1, "shipped", "done"),
         ]
