@@ -1,5 +1,6 @@
 """The dashboard: the daily figures (processing time, wrong or missed shipments, the share
-that needed a person, per channel and day), the external systems' breakers with the orders
+that needed a person, per channel and day), the after-sales figures (cycle time, return
+rates, inspection failures), the external systems' breakers with the orders
 waiting for each, queue depths, and orders per day, channel and status, as charts with the
 numbers behind them.
 
@@ -19,6 +20,7 @@ import streamlit as st
 from engine.store import Store
 from service import daily, editing, review, systems
 from service.access import Actor, allowed
+from service.after_sales_figures import after_sales_figures
 from ui import session
 from ui.session import tr
 
@@ -26,6 +28,7 @@ from ui.session import tr
 def show(store: Store, actor: Actor) -> None:
     if allowed(actor, "reports.read"):
         _daily(store, actor)
+        _after_sales(store, actor)
     if allowed(actor, "systems.list"):
         _breakers(store, actor)
     figures = session.call(editing.order_figures, store, actor) or []
@@ -68,6 +71,30 @@ def _daily(store: Store, actor: Actor) -> None:
     table = [{**asdict(r), "day": r.day.isoformat()} for r in rows]
     st.line_chart(table, x="day", y="needed_person_share", color="channel")
     st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _after_sales(store: Store, actor: Actor) -> None:
+    """After-sales: cycle time per channel and day, return rates, inspection failures."""
+    found = session.call(after_sales_figures, store, actor)
+    if not found or not (found["cycle_hours"] or found["return_rate_channel"]):
+        return
+    st.subheader(tr("d.after_sales"))
+    cycles = [
+        {"day": key.split("@")[1], "channel": key.split("@")[0], "hours": hours}
+        for key, hours in found["cycle_hours"].items()
+    ]
+    if cycles:
+        st.caption(tr("d.as.cycle"))
+        st.bar_chart(cycles, x="day", y="hours", color="channel")
+        st.dataframe(cycles, hide_index=True)
+    rates = [{"channel": c, "rate": r} for c, r in found["return_rate_channel"].items()]
+    skus = sorted(found["return_rate_sku"].items(), key=lambda kv: -kv[1])[:10]
+    left, right = st.columns(2)
+    left.caption(tr("d.as.channels"))
+    left.dataframe(rates, hide_index=True)
+    right.caption(tr("d.as.skus"))
+    right.dataframe([{"sku": k, "rate": r} for k, r in skus], hide_index=True)
+    st.metric(tr("d.as.failures", n=found["inspected"]), f"{found['inspection_failure_rate']:.1%}")
 
 
 def _breakers(store: Store, actor: Actor) -> None:

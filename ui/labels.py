@@ -180,6 +180,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "o.run": ("第 {id} 次处理 · {version} · {status}", "Run {id} · {version} · {status}"),
     # dashboard
     "d.daily": ("每日指标（按渠道）", "Daily figures per channel"),
+    "d.after_sales": ("售后", "After-sales"),
+    "d.as.cycle": (
+        "售后周期（申请 → 退款或换货，小时，按渠道和申请日的中位数）",
+        "Cycle time (request → refund or exchange, hours, median per channel and request day)",
+    ),
+    "d.as.channels": ("退货率（按渠道：退货和换货 / 已发货订单）", "Return rate per channel"),
+    "d.as.skus": ("退货率最高的 SKU（退回件数 / 发货件数）", "Highest return rates per SKU"),
+    "d.as.failures": ("质检不合格率（共质检 {n} 件）", "Inspection failure rate ({n} inspected)"),
     "d.queues": ("队列深度", "Queue depths"),
     "d.status": ("今日订单状态", "Orders by status today"),
     "d.channels": ("各渠道订单", "Orders per channel"),

@@ -36,6 +36,7 @@ from service.after_sales_figures import after_sales_figures
 from service.after_sales_report import build_after_sales_report, compare_after_sales
 from service.intake import run_intake
 from service.scenarios import read_scenario
+from tests.e2e.api_server import client, serving, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WAREHOUSE = Actor("wang.fang", "warehouse")
@@ -121,6 +122,8 @@ def test_the_report_reproduces_the_oracle_and_a_second_run_changes_nothing(
     report = build_after_sales_report(store)
     assert compare_after_sales(report, data["expected"]) == []
     figures = after_sales_figures(store, Actor("li.wei", "ops_manager"))
+    with serving(store) as url, client(url, token_for(store, "li.wei", "ops_manager")) as api:
+        assert api.get("/reports/after-sales").json() == figures  # the API's door to them
     with store.session() as session:
         shipped = Counter(
             session.scalars(
