@@ -108,7 +108,7 @@ def settle(page: Page) -> None:
 
 
 def shot(page: Page, folder: Path, name: str) -> None:
-    page.wait_for_timeout(1500)  # layout and fit-to-view settle; not an assertion
+    page.wait_for_timeout(500)  # layout and fit-to-view settle; not an assertion
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
