@@ -104,7 +104,7 @@ async def send_due(
     the message again), to show what claiming first prevents."""
     report = SendReport()
     try:
-        with leases.hold(store, lease_name(target), holder, ttl_s=LEASE_TTL_S):
+        with leases.hold(store, lease_name(target), holder, ttl_s=LEASE_TTL_S, clock=clock):
             await _pass(store, bot, target, per_minute, clock, claim_first, report)
     except LeaseHeld as held:
         report.busy = held.holder

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,7 +31,13 @@ MAX_WAIT_S = 300
 WRONG = "wrong user name or password"
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("orderhub: no such user")  # checked for unknown users: same time taken
+
+
+@cache
+def _dummy() -> str:
+    """The hash checked for unknown users (the same time taken). Made on the first sign-in,
+    not at import: every `orderhub` command imports this module, few of them sign anyone in."""
+    return _hasher.hash("orderhub: no such user")
 
 
 class PasswordRow(Base):
@@ -87,10 +94,11 @@ def sign_in(store: Store, user: str, password: str, *, now: datetime | None = No
     """
     now = utc(now) or utcnow()
     refusal: str | None = None
+    dummy = _dummy()  # before the lookup, so the first unknown user takes no longer
     with store.session() as session, session.begin():
         row = session.get(PasswordRow, user, with_for_update=True)
         if row is None:
-            _verify(_DUMMY, password)
+            _verify(dummy, password)
             refusal = WRONG
         elif row.blocked_until is not None and now < row.blocked_until:
             wait = max(1, round((row.blocked_until - now).total_seconds()))

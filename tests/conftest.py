@@ -7,6 +7,7 @@ skipped with its reason shown in the summary (pytest -ra).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine.store import Store, open_store
+
+#: The subprocesses the tests start (simulators, `orderhub` commands, the README's shell) are
+#: hundreds of Python start-ups. With PYTHONDONTWRITEBYTECODE set (as on this project's CI
+#: machine) each compiled the project's ~180 modules from source again, about a second of CPU
+#: apiece; they keep their bytecode in a cache outside the tree instead (nothing is written
+#: beside the sources). PYTHONPYCACHEPREFIX, when set, is kept.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "orderhub-test-pycache")
+    )
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("ORDERHUB_TEST_PG")

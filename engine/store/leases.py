@@ -233,9 +233,12 @@ async def wait_for(
 
 
 @contextmanager
-def hold(store: Store, name: str, holder: str, *, ttl_s: float = DEFAULT_TTL_S) -> Iterator[Lease]:
-    """Acquire the lease (`LeaseHeld` if taken), keep it renewed, release it at the end."""
-    lease = acquire(store, name, holder, ttl_s=ttl_s)
+def hold(
+    store: Store, name: str, holder: str, *, ttl_s: float = DEFAULT_TTL_S, clock: Clock = utcnow
+) -> Iterator[Lease]:
+    """Acquire the lease (`LeaseHeld` if taken), keep it renewed, release it at the end.
+    `clock` is the time the lease is taken at (the renewals read the real clock)."""
+    lease = acquire(store, name, holder, ttl_s=ttl_s, clock=clock)
     with kept(store, lease):
         yield lease
 

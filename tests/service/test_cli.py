@@ -17,7 +17,6 @@ from service.report import compare_with_expected
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "workflows" / "order_intake.yaml"
-S4000 = ROOT / "tests" / "fixtures" / "intake-4000-s11.json"
 cli = CliRunner()
 
 
@@ -108,8 +107,17 @@ def test_scenario_generate_writes_the_shared_format(tmp_path: Path) -> None:
     assert set(data["channels"]) == {"youzan", "douyin", "h5"}
 
 
-def test_run_on_the_4000_order_peak_day_reproduces_the_oracle(tmp_path: Path) -> None:
-    """The command a user types, as a subprocess, on the peak-day scenario."""
+def test_run_as_a_subprocess_reproduces_the_oracle(tmp_path: Path) -> None:
+    """The command a user types, as a subprocess, on a generated day (every outcome, planted
+    duplicates and near misses, purchase alerts). The 4,000-order peak day is
+    `python -m bench.peak_day` (same command, same checks)."""
+    from connectors.simulator.generator import generate_scenario, write_scenario
+
+    day = tmp_path / "intake-500-s11.json"
+    scenario = generate_scenario(500, 11)
+    write_scenario(scenario, day)
+    expected = scenario["expected"]
+    assert all(expected["outcome_totals"].values()) and len(expected["outcome_totals"]) == 6
     report = tmp_path / "r.json"
     done = subprocess.run(
         [
@@ -119,7 +127,7 @@ def test_run_on_the_4000_order_peak_day_reproduces_the_oracle(tmp_path: Path) ->
             "run",
             str(WORKFLOW),
             "--scenario",
-            str(S4000),
+            str(day),
             "--db",
             str(tmp_path / "r.db"),
             "--report",
@@ -132,7 +140,6 @@ def test_run_on_the_4000_order_peak_day_reproduces_the_oracle(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "shipped" in done.stdout
-    expected = json.loads(S4000.read_text(encoding="utf-8"))["expected"]
     got = json.loads(report.read_text(encoding="utf-8"))
     assert compare_with_expected(got, expected) == [], done.stderr[-2000:]
     assert len(got["waybills"]) == expected["outcome_totals"]["shipped"]
@@ -149,11 +156,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 def test_run_against_a_standalone_simulator_from_the_settings_file(tmp_path: Path) -> None:
     """The code path of production: systems from orderhub.toml, pulled by time range."""
+    from connectors.simulator.generator import generate_scenario, write_scenario
     from connectors.simulator.server import start_simulator
     from engine.settings import render_toml
     from service.scenarios import read_scenario
 
-    scenario = ROOT / "tests" / "fixtures" / "intake-1200-s7.json"
+    scenario = tmp_path / "intake-400-s7.json"
+    write_scenario(generate_scenario(400, 7), scenario)
+    expected = json.loads(scenario.read_text(encoding="utf-8"))["expected"]
     info = read_scenario(scenario)
     with start_simulator(str(scenario)) as sim:
         config = tmp_path / "orderhub.toml"
@@ -177,8 +187,7 @@ def test_run_against_a_standalone_simulator_from_the_settings_file(tmp_path: Pat
             ],
         )
         assert result.exit_code == 0, result.output
-        assert sim.stats()["waybills_created"] == 1096
-    expected = json.loads(scenario.read_text(encoding="utf-8"))["expected"]
+        assert sim.stats()["waybills_created"] == expected["outcome_totals"]["shipped"]
     got = json.loads(report.read_text(encoding="utf-8"))
     assert compare_with_expected(got, expected) == [], result.output[-2000:]
 

@@ -14,8 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from engine.settings import render_toml
 from engine.store import Store, leases
 from service.access import Actor
 from service.running import lease_name
-from service.scheduler import LEASE, Scheduler, ScheduleSettings, schedule_settings
+from service.scheduler import LEASE, LEASE_TTL_S, Scheduler, ScheduleSettings, schedule_settings
 from versions import audit
 from versions import store as vstore
 
@@ -116,6 +118,18 @@ def test_settings_of_the_scheduler_are_checked() -> None:
         schedule_settings({"summary": "08:30"})
 
 
+def let_the_lease_expire(store: Store, name: str) -> None:
+    """What `LEASE_TTL_S` of the clock passing does to a lease nobody renews any more: its
+    expiry moves into the past (instead of the test waiting half a minute for it)."""
+    from engine.store.leases import LeaseRow
+
+    with store.session() as session:
+        row = session.get(LeaseRow, name)
+        assert row is not None
+        row.expires_at -= timedelta(seconds=LEASE_TTL_S + 1)
+        session.commit()
+
+
 def test_a_second_scheduler_refuses_and_a_standby_takes_over_when_the_first_dies(
     store, db_url, tmp_path
 ) -> None:
@@ -129,14 +143,19 @@ def test_a_second_scheduler_refuses_and_a_standby_takes_over_when_the_first_dies
         held = leases.current(store, LEASE)
         return held.holder if held else ""
 
-    def wait_for_holder(pid: int) -> None:
+    def wait_for(what: Callable[[], bool], message: str) -> None:
         deadline = time.monotonic() + DEADLINE_S
-        while f"pid {pid} " not in holder():
-            assert time.monotonic() < deadline, f"pid {pid} never held the scheduler lease"
+        while not what():
+            assert time.monotonic() < deadline, message
             time.sleep(0.2)
+
+    def wait_for_holder(pid: int) -> None:
+        wait_for(lambda: f"pid {pid} " in holder(), f"pid {pid} never held the scheduler lease")
 
     first = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
     standby = None
+    said: list[str] = []
+    reader = None
     try:
         wait_for_holder(first.pid)
         second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
@@ -146,11 +165,18 @@ def test_a_second_scheduler_refuses_and_a_standby_takes_over_when_the_first_dies
         assert "--standby" in second.stderr
         standby = subprocess.Popen([*command, "--standby"], env=env, cwd=tmp_path,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
-        first.kill()  # no goodbye: its lease expires
+        reader = threading.Thread(target=lambda: said.extend(standby.stderr), daemon=True)
+        reader.start()
+        wait_for(lambda: any("standing by" in line for line in said), "the standby never waited")
+        assert f"pid {first.pid} " in holder()  # it waits while the first one lives
+        first.kill()  # no goodbye: nobody renews its lease, which expires
         first.wait()
+        let_the_lease_expire(store, LEASE)
         wait_for_holder(standby.pid)
         standby.send_signal(signal.SIGTERM)
-        _, err = standby.communicate(timeout=DEADLINE_S)
+        standby.wait(timeout=DEADLINE_S)
+        reader.join(timeout=DEADLINE_S)
+        err = "".join(said)
         assert "standing by" in err and "scheduler stopped" in err
         assert standby.returncode == 0
         assert holder() == ""

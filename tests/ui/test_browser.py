@@ -69,15 +69,16 @@ def editor(ui_db: str, tmp_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=5).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp_path / "ui.log").read_text()
-            assert time.monotonic() < deadline, "the editor did not answer in 120 s"
-            time.sleep(0.5)
+        with httpx.Client(timeout=5) as poll:  # one client: each new one loads the CA bundle
+            while True:
+                try:
+                    if poll.get(f"{url}/_stcore/health").text == "ok":
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None, (tmp_path / "ui.log").read_text()
+                assert time.monotonic() < deadline, "the editor did not answer in 120 s"
+                time.sleep(0.5)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -109,7 +110,7 @@ def settle(page: Page) -> None:
 
 
 def shot(page: Page, folder: Path, name: str) -> None:
-    page.wait_for_timeout(1500)  # layout and fit-to-view settle; not an assertion
+    page.wait_for_timeout(500)  # layout and fit-to-view settle; not an assertion
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
