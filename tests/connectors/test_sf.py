@@ -130,10 +130,12 @@ async def test_first_waybill_variant_and_rate_limit_option(systems, order):
 @pytest.mark.parametrize("paced", [False, True])
 async def test_a_rate_limit_slows_calls_down_instead_of_failing_them(systems, order, paced):
     """SF's 30 calls a second: 45 searches at once all get through, waiting their turn —
-    spaced by the pacer (`rate_per_s`) without a single A1005, or retried after each."""
+    spaced by the pacer (`rate_per_s`) without a single A1005, or retried after each. The
+    pacer runs at half SF's limit: a busy machine that delays some calls and then sends them
+    together must not push a second's worth past SF's count."""
     options = SimOptions(sf_rate_limit_per_s=30)
     with start_simulator(str(SCENARIO_PATH), in_process=True, options=options) as other:
-        config = {**other.systems["sf"], **({"rate_per_s": 28} if paced else {})}
+        config = {**other.systems["sf"], **({"rate_per_s": 15} if paced else {})}
         sf = SfConnector(config)
         try:
             first = await sf.create_order("k-paced", order, SENDER)
