@@ -113,7 +113,8 @@ def _recovery(day: Path, url: str, work: Path, concurrency: int) -> dict[str, An
     start = text.index("\n  - id: waybill_zto")
     text = text[:start] + text[text.index("\n  - id:", start + 1) :]
     path = work / "no_backup.yaml"
-    path.write_text(text.replace("    on_unavailable: waybill_zto\n", ""), encoding="utf-8")
+    text = text.replace("    on_unavailable: waybill_zto\n", "")
+    path.write_text(text.replace("reroute: waybill_zto, ", ""), encoding="utf-8")
     workflow, info = load_workflow(path), read_scenario(day)
     store = open_store(url)
     marks: dict[str, float] = {}
