@@ -13,9 +13,10 @@ from typing import Any
 
 from connectors import build_connectors
 from engine.dispatch import EmbeddedDispatcher, Environments, Load, woken_runs
+from engine.errors import LeaseHeld
 from engine.outbox import drain_outbox
 from engine.runner import RunEnv
-from engine.store import Store
+from engine.store import Store, leases
 from engine.workflow import Workflow
 from versions.store import find_by_hash
 
@@ -83,3 +84,30 @@ async def finish_runs(
         envs.close()
         await connectors.aclose()
     return outcomes
+
+
+async def finish_unless_running(
+    store: Store,
+    systems: dict[str, dict[str, Any]],
+    lease_names: Iterable[str],
+    run_ids: list[int],
+    holder: str,
+    *,
+    wait_s: float,
+) -> bool:
+    """Finish woken runs now, holding their workflows' runner leases (`lease_names`, waiting
+    up to `wait_s` for each); False, with nothing done, when a runner holds one: it finishes
+    them before it ends. The doors that wake runs (a queue decision, a scan) continue them
+    through this."""
+    held = []
+    try:
+        for name in sorted(set(lease_names)):
+            held.append(await leases.wait_for(store, name, holder, wait_s=wait_s))
+    except LeaseHeld:
+        return False
+    else:
+        await finish_runs(store, systems, run_ids)
+        return True
+    finally:
+        for lease in held:
+            leases.release(store, lease)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.errors import Conflict, InvalidInput, LeaseHeld, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.store import Store, leases
 from engine.store import after_sales as store_after_sales
 from engine.store.after_sales_models import AfterSale, ExpectedReturn
@@ -27,7 +27,7 @@ from nodes.after_sale_item import event_key
 from service.access import Actor, allowed, require
 from service.intake import check_systems
 from service.masking import mask_phone
-from service.resume import finish_runs
+from service.resume import finish_unless_running
 from service.running import lease_name
 from versions import audit
 
@@ -167,21 +167,18 @@ async def _go_on(
 ) -> ReturnView:
     """Finish the woken run now when `systems` are given and no runner holds its workflow
     (the lease `orderhub run` holds: that runner finishes it before it ends instead)."""
-    continued = False
-    if woken is not None and systems is not None:
-        holder = leases.holder_name(f"{actor} at the returns desk")
-        try:
-            lease = await leases.wait_for(
-                store, lease_name(woken.workflow_id), holder, wait_s=LEASE_WAIT_S
-            )
-        except LeaseHeld:
-            pass  # a runner is going: it finishes the woken run before it ends
-        else:
-            try:
-                await finish_runs(store, systems, [woken.run_id])
-                continued = True
-            finally:
-                leases.release(store, lease)
+    continued = (
+        woken is not None
+        and systems is not None
+        and await finish_unless_running(
+            store,
+            systems,
+            [lease_name(woken.workflow_id)],
+            [woken.run_id],
+            leases.holder_name(f"{actor} at the returns desk"),
+            wait_s=LEASE_WAIT_S,
+        )
+    )
     with store.session() as session:
         state = session.scalar(select(OrderRow.status).where(OrderRow.id == item_pk))
         if woken is not None:

@@ -21,14 +21,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine.errors import Conflict, InvalidInput, LeaseHeld, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.store import Store, leases
 from engine.store.models import OrderRow, QueueItem, RunRow
 from engine.store.waits import OpenWait, open_waits
 from engine.waits import wake
 from service.access import Actor, require
 from service.intake import check_systems
-from service.resume import finish_runs
+from service.resume import finish_unless_running
 from service.running import lease_name
 from versions import audit
 
@@ -233,22 +233,14 @@ async def _continue(
     systems: dict[str, dict[str, Any]] | None,
 ) -> tuple[bool, dict[str, str]]:
     """Finish the decided runs now when no runner holds their workflow; the orders' status."""
-    continued = False
-    if systems is not None:
-        holder = leases.holder_name(f"{actor} deciding")
-        names = sorted({lease_name(w.workflow_id) for w in waits})
-        held = []
-        try:
-            for name in names:
-                held.append(await leases.wait_for(store, name, holder, wait_s=LEASE_WAIT_S))
-        except LeaseHeld:
-            pass  # a runner is going: it finishes the woken runs before it ends
-        else:
-            await finish_runs(store, systems, [w.run_id for w in waits])
-            continued = True
-        finally:
-            for lease in held:
-                leases.release(store, lease)
+    continued = systems is not None and await finish_unless_running(
+        store,
+        systems,
+        [lease_name(w.workflow_id) for w in waits],
+        [w.run_id for w in waits],
+        leases.holder_name(f"{actor} deciding"),
+        wait_s=LEASE_WAIT_S,
+    )
     with store.session() as session:
         rows = session.execute(
             select(OrderRow.channel, OrderRow.order_id, OrderRow.status).where(
